@@ -1,0 +1,50 @@
+package shim
+
+import (
+	"encoding/json"
+	"errors"
+)
+
+// JSON-RPC error codes the relay answers with.
+const (
+	codeParseError     = -32700
+	codeInvalidRequest = -32600
+	codeMethodNotFound = -32601
+	codeInvalidParams  = -32602
+	codeInternalError  = -32603
+)
+
+// ErrUpstreamClosed is returned by [Relay.Serve] when the server side ended
+// before the host did: the server exited, crashed or hung up.
+var ErrUpstreamClosed = errors.New("the MCP server closed its connection")
+
+type rpcError struct {
+	Code    int             `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+type errorResponse struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Error   rpcError        `json:"error"`
+}
+
+// errorMessage builds a JSON-RPC error response for the raw id (the exact
+// bytes the request carried; nil means null).
+func errorMessage(id []byte, code int, msg string) []byte {
+	if id == nil {
+		id = []byte("null")
+	}
+	b, _ := json.Marshal(errorResponse{JSONRPC: "2.0", ID: id, Error: rpcError{Code: code, Message: msg}})
+	return b
+}
+
+// notification builds a JSON-RPC notification without params.
+func notification(method string) []byte {
+	b, _ := json.Marshal(struct {
+		JSONRPC string `json:"jsonrpc"`
+		Method  string `json:"method"`
+	}{"2.0", method})
+	return b
+}

@@ -1,0 +1,303 @@
+package shim
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+)
+
+// message is what the relay reads of one JSON-RPC message: the raw bytes and
+// the raw members of its envelope. Members are located by exact key, the last
+// duplicate winning, as JavaScript's JSON.parse does; nothing is decoded
+// through Go's case-insensitive struct matching.
+type message struct {
+	raw       []byte
+	id        []byte // raw id token; nil when the message has no "id"
+	method    string
+	hasMethod bool
+	params    []byte
+	result    []byte
+	err       []byte
+}
+
+func (m *message) isRequest() bool      { return m.hasMethod && m.id != nil }
+func (m *message) isNotification() bool { return m.hasMethod && m.id == nil }
+func (m *message) isResponse() bool     { return !m.hasMethod && m.id != nil }
+
+var (
+	errNotObject = errors.New("a JSON-RPC message must be a JSON object")
+	errBadMethod = errors.New(`"method" must be a string`)
+)
+
+// parseMessage reads the envelope of a message that is already known to be
+// valid JSON.
+func parseMessage(raw []byte) (*message, error) {
+	m := &message{raw: raw}
+	var perr error
+	ok := eachMember(raw, func(key string, val []byte) {
+		switch key {
+		case "id":
+			m.id = val
+		case "method":
+			var s string
+			if err := json.Unmarshal(val, &s); err != nil {
+				perr = errBadMethod
+				return
+			}
+			m.method, m.hasMethod = s, true
+		case "params":
+			m.params = val
+		case "result":
+			m.result = val
+		case "error":
+			m.err = val
+		}
+	})
+	if !ok {
+		return nil, errNotObject
+	}
+	if perr != nil {
+		return nil, perr
+	}
+	return m, nil
+}
+
+// isBatch reports whether raw is a JSON array (a JSON-RPC batch).
+func isBatch(raw []byte) bool {
+	i := skipSpace(raw, 0)
+	return i < len(raw) && raw[i] == '['
+}
+
+// eachMember calls fn for each member of the JSON object raw, in order, with
+// the decoded key and the raw value. It reports false when raw is not an
+// object. raw must be valid JSON.
+func eachMember(raw []byte, fn func(key string, val []byte)) bool {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return true
+	}
+	for i < len(raw) {
+		kEnd := skipString(raw, i)
+		key := decodeKey(raw[i:kEnd])
+		i = skipSpace(raw, kEnd)
+		i = skipSpace(raw, i+1) // ':'
+		vEnd := skipValue(raw, i)
+		fn(key, raw[i:vEnd])
+		i = skipSpace(raw, vEnd)
+		if i >= len(raw) || raw[i] == '}' {
+			break
+		}
+		i = skipSpace(raw, i+1) // ','
+	}
+	return true
+}
+
+// member returns the raw value of key in the object raw (last duplicate wins),
+// or nil.
+func member(raw []byte, key string) []byte {
+	var v []byte
+	eachMember(raw, func(k string, val []byte) {
+		if k == key {
+			v = val
+		}
+	})
+	return v
+}
+
+// stringMember returns the string value of key in the object raw. It reports
+// false when the key is absent, is not a string, or when the object also holds
+// a key that differs from key only in case: a server decoding with Go's
+// case-insensitive matching could read that one instead, so the relay treats
+// the name as ambiguous rather than guess.
+func stringMember(raw []byte, key string) (string, bool) {
+	var (
+		val   []byte
+		count int
+		other bool
+	)
+	eachMember(raw, func(k string, v []byte) {
+		switch {
+		case k == key:
+			val = v
+			count++
+		case strings.EqualFold(k, key):
+			other = true
+		}
+	})
+	if val == nil || other {
+		return "", false
+	}
+	var s string
+	if err := json.Unmarshal(val, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// eachElement calls fn for each element of the JSON array raw. It reports
+// false when raw is not an array.
+func eachElement(raw []byte, fn func(elem []byte)) bool {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '[' {
+		return false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == ']' {
+		return true
+	}
+	for i < len(raw) {
+		end := skipValue(raw, i)
+		fn(raw[i:end])
+		i = skipSpace(raw, end)
+		if i >= len(raw) || raw[i] == ']' {
+			break
+		}
+		i = skipSpace(raw, i+1)
+	}
+	return true
+}
+
+// setMember returns a copy of the object raw with key set to val: the last
+// member named key has its value replaced in place, or a member is appended.
+// Every other byte is kept.
+func setMember(raw []byte, key string, val []byte) []byte {
+	start, end := -1, -1
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return raw
+	}
+	i = skipSpace(raw, i+1)
+	closing := i
+	if !(i < len(raw) && raw[i] == '}') {
+		for i < len(raw) {
+			kEnd := skipString(raw, i)
+			k := decodeKey(raw[i:kEnd])
+			i = skipSpace(raw, kEnd)
+			i = skipSpace(raw, i+1)
+			vEnd := skipValue(raw, i)
+			if k == key {
+				start, end = i, vEnd
+			}
+			i = skipSpace(raw, vEnd)
+			if i >= len(raw) || raw[i] == '}' {
+				break
+			}
+			i = skipSpace(raw, i+1)
+		}
+		closing = i
+	}
+	out := make([]byte, 0, len(raw)+len(key)+len(val)+4)
+	if start >= 0 {
+		out = append(out, raw[:start]...)
+		out = append(out, val...)
+		return append(out, raw[end:]...)
+	}
+	kb, _ := json.Marshal(key)
+	out = append(out, raw[:closing]...)
+	// Whether the object was empty decides the separator.
+	if bytes.ContainsAny(bytes.TrimSpace(raw[:closing]), ":") {
+		out = append(out, ',')
+	}
+	out = append(out, kb...)
+	out = append(out, ':')
+	out = append(out, val...)
+	return append(out, raw[closing:]...)
+}
+
+func decodeKey(quoted []byte) string {
+	if bytes.IndexByte(quoted, '\\') < 0 && len(quoted) >= 2 {
+		return string(quoted[1 : len(quoted)-1])
+	}
+	var s string
+	if err := json.Unmarshal(quoted, &s); err != nil {
+		return ""
+	}
+	return s
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the index just past the JSON string starting at b[i].
+func skipString(b []byte, i int) int {
+	i++ // opening quote
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return len(b)
+		}
+		q := i + j
+		// An escaped quote has an odd run of backslashes before it.
+		n := 0
+		for k := q - 1; k >= i && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1
+		}
+		i = q + 1
+	}
+}
+
+// skipValue returns the index just past the JSON value starting at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	default:
+		for i < len(b) {
+			switch b[i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return i
+			}
+			i++
+		}
+		return i
+	}
+}
+
+// idKey turns a raw JSON-RPC id into a map key. Two spellings of the same id
+// ("a" and "\u0061") meet at one key; the raw bytes are kept elsewhere for the
+// answer.
+func idKey(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		return "s" + decodeKey(raw)
+	}
+	return "n" + string(raw)
+}

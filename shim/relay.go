@@ -1,0 +1,603 @@
+package shim
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mcp-sandbox/mcp-sandbox/profiles"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
+)
+
+// LatestProtocolVersion is the newest MCP protocol version the relay can
+// enforce a profile on. A host asking for a newer one is answered as if it had
+// asked for this one: policy cannot enforce what it cannot parse.
+const LatestProtocolVersion = "2025-11-25"
+
+// Options configure a [Relay]. The zero value relays everything unchanged.
+type Options struct {
+	// Server is the server's name, used in logs, errors and audit lines.
+	Server string
+	// Logger receives the relay's own log lines. The zero value discards them.
+	Logger zerolog.Logger
+	// Policy is the initial profile; nil lets everything through. Replace it
+	// with [Relay.SetPolicy].
+	Policy *profiles.Policy
+	// Redactor scrubs secret values from every message the host receives and
+	// from audit lines. Nil scrubs nothing.
+	Redactor *redact.Redactor
+	// Audit receives one record per tools/call, prompts/get and
+	// resources/read. Nil audits nothing.
+	Audit *Auditor
+	// AuditArguments records tool arguments verbatim in audit lines instead
+	// of only their hash.
+	AuditArguments bool
+	// DrainTimeout bounds how long answers still in flight are awaited after
+	// the host hangs up. Zero means 2 seconds.
+	DrainTimeout time.Duration
+}
+
+// A Relay passes MCP messages between a host and a server, enforcing the
+// server's profile on the way. It works on raw messages and forwards every
+// byte it does not act on unchanged; see the package documentation.
+type Relay struct {
+	opts   Options
+	log    zerolog.Logger
+	policy atomic.Pointer[profiles.Policy]
+
+	mu          sync.Mutex
+	host        Conn              // set by Serve, for notifications sent on reload
+	pending     map[string]*call  // host requests awaiting the server's answer
+	initialized bool              // the host sent notifications/initialized
+	deferred    map[string]bool   // list_changed methods to send once initialized
+	caps        map[string]bool   // capabilities the server advertised
+	client      string            // host's clientInfo "name/version"
+	hostDone    chan struct{}     // closed when the host hung up
+	drained     chan struct{}     // closed when no request is pending after hostDone
+	closeDrain  sync.Once
+}
+
+// call is a host request on its way to the server.
+type call struct {
+	id     []byte
+	method string
+	target string // tool or prompt name, or resource URI
+	args   []byte // raw tools/call arguments, for the audit hash
+	start  time.Time
+	policy string
+	rule   string
+}
+
+// New returns a Relay configured by opts.
+func New(opts Options) *Relay {
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = 2 * time.Second
+	}
+	r := &Relay{
+		opts:     opts,
+		log:      opts.Logger,
+		pending:  make(map[string]*call),
+		deferred: make(map[string]bool),
+		caps:     make(map[string]bool),
+		hostDone: make(chan struct{}),
+		drained:  make(chan struct{}),
+	}
+	r.policy.Store(opts.Policy)
+	return r
+}
+
+// Policy returns the policy in force.
+func (r *Relay) Policy() *profiles.Policy { return r.policy.Load() }
+
+// SetPolicy swaps in p atomically. Requests and list results that pass after
+// the swap see p. When the effective rules for tools, prompts or resources
+// changed, the host is sent the matching notifications/*/list_changed, right
+// away or, before the host finished initializing, just after it has.
+func (r *Relay) SetPolicy(p *profiles.Policy) {
+	old := r.policy.Swap(p)
+	var changed []string
+	for _, k := range []struct {
+		kind   profiles.Kind
+		method string
+	}{
+		{profiles.Tools, "notifications/tools/list_changed"},
+		{profiles.Prompts, "notifications/prompts/list_changed"},
+		{profiles.Resources, "notifications/resources/list_changed"},
+	} {
+		if !old.Equal(k.kind, p) {
+			changed = append(changed, k.method)
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	r.mu.Lock()
+	host, ready := r.host, r.initialized
+	if !ready || host == nil {
+		for _, m := range changed {
+			r.deferred[m] = true
+		}
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	for _, m := range changed {
+		r.notifyHost(host, m)
+	}
+}
+
+func (r *Relay) notifyHost(host Conn, method string) {
+	if err := host.WriteMessage(notification(method)); err != nil {
+		r.log.Debug().Err(err).Str("method", method).Msg("could not notify host")
+		return
+	}
+	r.log.Debug().Str("method", method).Msg("sent to host")
+}
+
+// Serve relays between host and upstream until one side ends or ctx is done.
+//
+// When the host hangs up (EOF on its stdin), the upstream is told so through a
+// half-close where the Conn supports one, answers already in flight are awaited
+// for Options.DrainTimeout, and Serve returns nil. When the upstream ends first,
+// every request still pending gets a JSON-RPC error and Serve returns an error
+// wrapping ErrUpstreamClosed. Serve closes neither Conn; the caller owns both.
+func (r *Relay) Serve(ctx context.Context, host, upstream Conn) error {
+	r.mu.Lock()
+	r.host = host
+	r.mu.Unlock()
+
+	upDone := make(chan error, 1)
+	go func() { upDone <- r.fromUpstream(host, upstream) }()
+	hostErr := make(chan error, 1)
+	go func() { hostErr <- r.fromHost(host, upstream) }()
+
+	select {
+	case err := <-upDone:
+		r.failPending(host, "the server closed the connection before answering")
+		return err
+	case err := <-hostErr:
+		// The host hung up or its stdin failed. Tell the server, then let
+		// answers in flight drain.
+		if hc, ok := upstream.(halfCloser); ok {
+			_ = hc.CloseWrite()
+		}
+		close(r.hostDone)
+		r.checkDrained()
+		t := time.NewTimer(r.opts.DrainTimeout)
+		defer t.Stop()
+		select {
+		case <-r.drained:
+		case <-upDone:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		r.failPending(host, "mcp-sandbox is shutting down")
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading from host: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		r.failPending(host, "mcp-sandbox is shutting down")
+		return ctx.Err()
+	}
+}
+
+// fromHost forwards host messages to the upstream until the host's stream
+// ends.
+func (r *Relay) fromHost(host, upstream Conn) error {
+	for {
+		raw, err := host.ReadMessage()
+		if err != nil {
+			return err
+		}
+		r.handleHost(host, upstream, raw)
+	}
+}
+
+func (r *Relay) handleHost(host, upstream Conn, raw []byte) {
+	if !json.Valid(raw) {
+		r.reply(host, errorMessage(nil, codeParseError, "Parse error: the message is not valid JSON"))
+		return
+	}
+	if isBatch(raw) {
+		// Each element of a batch gets the same scrutiny as a message on its
+		// own; the server receives them one by one.
+		n := 0
+		eachElement(raw, func(elem []byte) {
+			n++
+			r.handleHostMessage(host, upstream, elem)
+		})
+		if n == 0 {
+			r.reply(host, errorMessage(nil, codeInvalidRequest, "Invalid Request: empty batch"))
+		}
+		return
+	}
+	r.handleHostMessage(host, upstream, raw)
+}
+
+func (r *Relay) handleHostMessage(host, upstream Conn, raw []byte) {
+	m, err := parseMessage(raw)
+	if err != nil {
+		r.reply(host, errorMessage(nil, codeInvalidRequest, "Invalid Request: "+err.Error()))
+		return
+	}
+	switch {
+	case m.isRequest():
+		r.hostRequest(host, upstream, m)
+	case m.isNotification():
+		r.forward(host, upstream, m, nil)
+		if m.method == "notifications/initialized" {
+			r.markInitialized(host)
+		}
+	default:
+		// Responses to the server's own requests (sampling, roots,
+		// elicitation, ping) and anything else go through untouched.
+		r.forward(host, upstream, m, nil)
+	}
+}
+
+func (r *Relay) hostRequest(host, upstream Conn, m *message) {
+	c := &call{id: m.id, method: m.method, start: time.Now()}
+	pol := r.policy.Load()
+	c.policy = pol.Name()
+	var d *profiles.Decision
+	switch m.method {
+	case "server/discover":
+		// The stateless discovery of protocol versions after
+		// LatestProtocolVersion: answering "not found" makes clients fall
+		// back to initialize, which the relay understands.
+		r.reply(host, errorMessage(m.id, codeMethodNotFound, "Method not found: server/discover (mcp-sandbox speaks MCP up to "+LatestProtocolVersion+"; use initialize)"))
+		return
+	case "initialize":
+		m.raw = r.initializeRequest(m)
+	case "tools/call":
+		name, ok := stringMember(m.params, "name")
+		if !ok {
+			r.reply(host, errorMessage(m.id, codeInvalidParams, `Invalid params: tools/call needs a string "name"`))
+			return
+		}
+		c.target, c.args = name, member(m.params, "arguments")
+		dd := pol.Tool(name)
+		d = &dd
+	case "prompts/get":
+		name, ok := stringMember(m.params, "name")
+		if !ok {
+			r.reply(host, errorMessage(m.id, codeInvalidParams, `Invalid params: prompts/get needs a string "name"`))
+			return
+		}
+		c.target, c.args = name, member(m.params, "arguments")
+		dd := pol.Prompt(name)
+		d = &dd
+	case "resources/read", "resources/subscribe", "resources/unsubscribe":
+		uri, ok := stringMember(m.params, "uri")
+		if !ok {
+			r.reply(host, errorMessage(m.id, codeInvalidParams, `Invalid params: `+m.method+` needs a string "uri"`))
+			return
+		}
+		c.target = uri
+		dd := pol.Resource(uri)
+		d = &dd
+	}
+	if d != nil {
+		c.rule = d.Rule
+		if !d.Allowed {
+			r.reply(host, errorMessage(m.id, codeInvalidParams, blockedMessage(m.method, c.target, pol.Name(), d.Rule)))
+			r.audit(c, "blocked", 0, "")
+			r.log.Info().Str("method", m.method).Str("target", r.opts.Redactor.String(c.target)).
+				Str("profile", pol.Name()).Str("rule", d.Rule).Msg("blocked by profile")
+			return
+		}
+	}
+	// Record the call before forwarding it: the answer may come back
+	// before WriteMessage returns.
+	key := idKey(m.id)
+	r.mu.Lock()
+	r.pending[key] = c
+	r.mu.Unlock()
+	r.forward(host, upstream, m, c)
+}
+
+func blockedMessage(method, target, profile, rule string) string {
+	what := "tool"
+	switch method {
+	case "prompts/get":
+		what = "prompt"
+	case "resources/read", "resources/subscribe", "resources/unsubscribe":
+		what = "resource"
+	}
+	return fmt.Sprintf("%s %q is not available: blocked by profile %q (%s)", what, target, profile, rule)
+}
+
+// forward sends m to the upstream. A request that cannot be delivered is
+// answered with an error at once.
+func (r *Relay) forward(host, upstream Conn, m *message, c *call) {
+	if err := upstream.WriteMessage(m.raw); err != nil {
+		r.log.Debug().Err(err).Str("method", m.method).Msg("could not write to server")
+		if c != nil {
+			if r.takePending(m.id) != nil {
+				r.reply(host, errorMessage(m.id, codeInternalError, "mcp-sandbox: the server is not reachable: "+r.opts.Redactor.String(err.Error())))
+				r.audit(c, "error", 0, "server not reachable")
+			}
+		}
+	}
+}
+
+// initializeRequest clamps a protocolVersion newer than the relay understands
+// and remembers who the host is.
+func (r *Relay) initializeRequest(m *message) []byte {
+	if info := member(m.params, "clientInfo"); info != nil {
+		name, _ := stringMember(info, "name")
+		version, _ := stringMember(info, "version")
+		r.mu.Lock()
+		r.client = name
+		if version != "" {
+			r.client += "/" + version
+		}
+		r.mu.Unlock()
+	}
+	v, ok := stringMember(m.params, "protocolVersion")
+	if !ok || v <= LatestProtocolVersion {
+		return m.raw
+	}
+	r.log.Debug().Str("requested", v).Str("sent", LatestProtocolVersion).Msg("clamping protocol version")
+	q, _ := json.Marshal(LatestProtocolVersion)
+	params := setMember(m.params, "protocolVersion", q)
+	return setMember(m.raw, "params", params)
+}
+
+func (r *Relay) markInitialized(host Conn) {
+	r.mu.Lock()
+	r.initialized = true
+	var send []string
+	for _, m := range []string{"notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed"} {
+		if r.deferred[m] {
+			send = append(send, m)
+			delete(r.deferred, m)
+		}
+	}
+	r.mu.Unlock()
+	for _, m := range send {
+		r.notifyHost(host, m)
+	}
+}
+
+// fromUpstream forwards server messages to the host until the server's
+// stream ends.
+func (r *Relay) fromUpstream(host, upstream Conn) error {
+	for {
+		raw, err := upstream.ReadMessage()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return ErrUpstreamClosed
+			}
+			return fmt.Errorf("%w: %v", ErrUpstreamClosed, r.opts.Redactor.String(err.Error()))
+		}
+		if !json.Valid(raw) {
+			// Forwarding a broken line would break the host's parser.
+			r.log.Warn().Int("bytes", len(raw)).Msg("server sent a line that is not JSON; dropped")
+			continue
+		}
+		if isBatch(raw) {
+			eachElement(raw, func(elem []byte) { r.handleUpstream(host, elem) })
+			continue
+		}
+		r.handleUpstream(host, raw)
+	}
+}
+
+func (r *Relay) handleUpstream(host Conn, raw []byte) {
+	m, err := parseMessage(raw)
+	if err != nil {
+		r.log.Warn().Err(err).Msg("server sent a message that is not JSON-RPC; dropped")
+		return
+	}
+	out := raw
+	switch {
+	case m.isResponse():
+		c := r.takePending(m.id)
+		if c != nil {
+			out = r.response(m, c)
+		}
+	case m.isNotification():
+		if m.method == "notifications/resources/updated" {
+			uri, ok := stringMember(m.params, "uri")
+			if !ok || !r.policy.Load().Resource(uri).Allowed {
+				return
+			}
+		}
+	}
+	r.reply(host, out)
+	if m.isResponse() {
+		r.checkDrained()
+	}
+}
+
+// response applies the profile to a server's answer and audits it.
+func (r *Relay) response(m *message, c *call) []byte {
+	if m.err != nil {
+		if auditable(c.method) {
+			msg, _ := stringMember(m.err, "message")
+			r.audit(c, "error", len(m.raw), msg)
+		}
+		return m.raw
+	}
+	if m.result == nil {
+		return m.raw
+	}
+	pol := r.policy.Load()
+	switch c.method {
+	case "initialize":
+		return setMember(m.raw, "result", r.initializeResult(m.result))
+	case "tools/list":
+		return filterList(m.raw, m.result, "tools", "name", pol.Tool)
+	case "prompts/list":
+		return filterList(m.raw, m.result, "prompts", "name", pol.Prompt)
+	case "resources/list":
+		return filterList(m.raw, m.result, "resources", "uri", pol.Resource)
+	case "resources/templates/list":
+		return filterList(m.raw, m.result, "resourceTemplates", "uriTemplate", pol.Resource)
+	case "tools/call":
+		decision := "allowed"
+		if isErr := member(m.result, "isError"); string(isErr) == "true" {
+			decision = "error"
+		}
+		r.audit(c, decision, len(m.raw), "")
+	case "prompts/get", "resources/read":
+		r.audit(c, "allowed", len(m.raw), "")
+	}
+	return m.raw
+}
+
+func auditable(method string) bool {
+	return method == "tools/call" || method == "prompts/get" || method == "resources/read"
+}
+
+// initializeResult sets listChanged on the tools capability, and on prompts
+// and resources when the server offers them, so the host listens for the
+// notifications a profile reload sends. Everything else stays as the server
+// wrote it.
+func (r *Relay) initializeResult(result []byte) []byte {
+	caps := member(result, "capabilities")
+	if caps == nil || string(caps) == "null" {
+		caps = []byte("{}")
+	}
+	r.mu.Lock()
+	for _, k := range []string{"tools", "prompts", "resources"} {
+		cap := member(caps, k)
+		if cap == nil || string(cap) == "null" {
+			if k != "tools" {
+				continue
+			}
+			cap = []byte("{}")
+		}
+		r.caps[k] = true
+		caps = setMember(caps, k, setMember(cap, "listChanged", []byte("true")))
+	}
+	r.mu.Unlock()
+	return setMember(result, "capabilities", caps)
+}
+
+// filterList drops from result[listKey] the entries whose nameKey the policy
+// hides, and returns the message with the filtered result. Pagination fields
+// such as nextCursor are kept as they are.
+func filterList(raw, result []byte, listKey, nameKey string, decide func(string) profiles.Decision) []byte {
+	list := member(result, listKey)
+	if list == nil {
+		return raw
+	}
+	kept := make([]byte, 0, len(list))
+	kept = append(kept, '[')
+	dropped := false
+	n := 0
+	eachElement(list, func(elem []byte) {
+		name, ok := stringMember(elem, nameKey)
+		if !ok || !decide(name).Allowed {
+			dropped = true
+			return
+		}
+		if n > 0 {
+			kept = append(kept, ',')
+		}
+		kept = append(kept, elem...)
+		n++
+	})
+	if !dropped {
+		return raw
+	}
+	kept = append(kept, ']')
+	return setMember(raw, "result", setMember(result, listKey, kept))
+}
+
+// reply sends a message to the host, scrubbed of secrets.
+func (r *Relay) reply(host Conn, msg []byte) {
+	if err := host.WriteMessage(r.opts.Redactor.Message(msg)); err != nil {
+		r.log.Debug().Err(err).Msg("could not write to host")
+	}
+}
+
+func (r *Relay) takePending(id []byte) *call {
+	key := idKey(id)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.pending[key]
+	delete(r.pending, key)
+	return c
+}
+
+// checkDrained closes r.drained once the host has hung up and no answer is
+// outstanding.
+func (r *Relay) checkDrained() {
+	select {
+	case <-r.hostDone:
+	default:
+		return
+	}
+	r.mu.Lock()
+	n := len(r.pending)
+	r.mu.Unlock()
+	if n == 0 {
+		r.closeDrain.Do(func() { close(r.drained) })
+	}
+}
+
+// failPending answers every request still waiting for the server.
+func (r *Relay) failPending(host Conn, why string) {
+	r.mu.Lock()
+	calls := make([]*call, 0, len(r.pending))
+	for k, c := range r.pending {
+		calls = append(calls, c)
+		delete(r.pending, k)
+	}
+	r.mu.Unlock()
+	for _, c := range calls {
+		msg := fmt.Sprintf("mcp-sandbox: %s: %s", r.opts.Server, why)
+		r.reply(host, errorMessage(c.id, codeInternalError, msg))
+		if auditable(c.method) {
+			r.audit(c, "error", 0, why)
+		}
+	}
+}
+
+// audit records the outcome of an auditable call.
+func (r *Relay) audit(c *call, decision string, size int, errMsg string) {
+	if r.opts.Audit == nil || !auditable(c.method) {
+		return
+	}
+	red := r.opts.Redactor
+	rec := AuditRecord{
+		Time:        c.start.UTC(),
+		Server:      r.opts.Server,
+		Profile:     c.policy,
+		Method:      c.method,
+		Decision:    decision,
+		Rule:        c.rule,
+		DurationMS:  float64(time.Since(c.start).Microseconds()) / 1000,
+		ResultBytes: size,
+		Error:       red.String(errMsg),
+	}
+	r.mu.Lock()
+	rec.Client = r.client
+	r.mu.Unlock()
+	if c.method == "resources/read" {
+		rec.URI = red.String(c.target)
+	} else {
+		rec.Name = red.String(c.target)
+	}
+	if c.args != nil {
+		sum := sha256.Sum256(c.args)
+		rec.ArgumentsSHA256 = hex.EncodeToString(sum[:])
+		if r.opts.AuditArguments {
+			rec.Arguments = json.RawMessage(red.Message(c.args))
+		}
+	}
+	r.opts.Audit.Record(rec)
+}

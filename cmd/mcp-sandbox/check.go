@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/docker/go-units"
+
+	"github.com/mcp-sandbox/mcp-sandbox/profiles"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/keychain"
+)
+
+func cmdCheck(ctx context.Context, s Streams, args []string) error {
+	var cf commonFlags
+	fs := newFlagSet("check", "[flags]", s, &cf)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("check takes no arguments, got %s", strings.Join(pos, " "))
+	}
+	cfg, err := loadConfig(cf.config)
+	if err != nil {
+		return err
+	}
+	store := keychainStore(cfg)
+	fmt.Fprintf(s.Out, "%s: valid\n", cfg.Path)
+	names := make([]string, 0, len(cfg.Servers))
+	for n := range cfg.Servers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	missing := 0
+	for _, n := range names {
+		srv := cfg.Servers[n]
+		pol, err := cfg.Policy(n, "")
+		if err != nil {
+			return withCode(exitConfig, err)
+		}
+		fmt.Fprintf(s.Out, "\n[%s]\n", n)
+		describeServer(s.Out, srv)
+		missing += describeSecrets(ctx, s.Out, store, srv)
+		if pol == nil {
+			fmt.Fprintln(s.Out, "  policy:   no profile: every tool, prompt and resource passes")
+		} else {
+			fmt.Fprintf(s.Out, "  policy:   profile %q\n", pol.Name())
+			for _, line := range strings.Split(strings.TrimRight(pol.Describe(), "\n"), "\n") {
+				fmt.Fprintf(s.Out, "            %s\n", line)
+			}
+		}
+	}
+	if missing > 0 {
+		return withCode(exitConfig, fmt.Errorf("%d secret(s) missing from the keychain (service %q)", missing, store.Service()))
+	}
+	return nil
+}
+
+func describeServer(w io.Writer, srv *profiles.Server) {
+	if srv.Remote() {
+		transport := srv.Transport
+		if transport == "" {
+			transport = "auto"
+		}
+		fmt.Fprintf(w, "  remote:   %s (transport %s)\n", srv.URL, transport)
+		if o := srv.OAuth; o != nil {
+			client := "dynamic registration"
+			if o.ClientID != "" {
+				client = "client " + o.ClientID
+			}
+			fmt.Fprintf(w, "  oauth:    %s, scopes %v\n", client, o.Scopes)
+		}
+		return
+	}
+	if srv.Build != "" {
+		fmt.Fprintf(w, "  image:    %s (built from %s)\n", orDefault(srv.Image, "mcp-sandbox/"+srv.Name+":latest"), srv.Build)
+	} else {
+		fmt.Fprintf(w, "  image:    %s\n", srv.Image)
+	}
+	if len(srv.Args) > 0 {
+		fmt.Fprintf(w, "  args:     %q\n", srv.Args)
+	}
+	sb := srv.Sandbox
+	ro := "read-only root"
+	if !sb.ReadOnly {
+		ro = "WRITABLE root"
+	}
+	network := "no network"
+	if sb.Network != "none" {
+		network = "network " + sb.Network
+	}
+	fmt.Fprintf(w, "  sandbox:  %s, %s, user %s, memory %s, cpus %g, pids %d, /tmp %s, all capabilities dropped, no-new-privileges\n",
+		network, ro, sb.User, units.BytesSize(float64(sb.Memory)), sb.CPUs, sb.Pids, units.BytesSize(float64(sb.Tmpfs)))
+	for _, m := range sb.Mounts {
+		mode := "ro"
+		if !m.ReadOnly {
+			mode = "rw"
+		}
+		fmt.Fprintf(w, "  mount:    %s -> %s (%s)\n", m.Source, m.Target, mode)
+	}
+	if len(srv.Env) > 0 {
+		keys := make([]string, 0, len(srv.Env))
+		for k := range srv.Env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(w, "  env:      %s\n", strings.Join(keys, ", "))
+	}
+}
+
+// describeSecrets lists the server's secrets and whether the keychain has
+// each; it returns how many are missing.
+func describeSecrets(ctx context.Context, w io.Writer, store *keychain.Store, srv *profiles.Server) int {
+	type use struct{ item, as string }
+	var uses []use
+	for env, item := range srv.Secrets {
+		uses = append(uses, use{item, "$" + env})
+	}
+	for path, item := range srv.SecretFiles {
+		uses = append(uses, use{item, "file " + path})
+	}
+	for h, v := range srv.Headers {
+		if item, ok := strings.CutPrefix(v, "secret:"); ok {
+			uses = append(uses, use{item, "header " + h})
+		}
+	}
+	if srv.OAuth != nil && srv.OAuth.ClientSecret != "" {
+		uses = append(uses, use{srv.OAuth.ClientSecret, "oauth client secret"})
+	}
+	sort.Slice(uses, func(i, j int) bool { return uses[i].as < uses[j].as })
+	missing := 0
+	for _, u := range uses {
+		state := "in keychain"
+		if _, err := store.Get(ctx, u.item); err != nil {
+			if errors.Is(err, keychain.ErrNotFound) {
+				state = "MISSING: mcp-sandbox secret set " + u.item
+				missing++
+			} else {
+				state = "keychain unavailable: " + err.Error()
+			}
+		}
+		fmt.Fprintf(w, "  secret:   %s <- %s (%s)\n", u.as, u.item, state)
+	}
+	return missing
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

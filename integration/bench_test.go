@@ -1,0 +1,116 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// BenchmarkSandboxVsDockerCLI compares `mcp-sandbox run` with `docker run -i`
+// of the same image under the same restrictions, in one run: cold start
+// (spawn to initialize result) and per-call latency (echo), as p50/p95 and
+// ratios. Run it with:
+//
+//	go test -run '^$' -bench SandboxVsDockerCLI -benchtime 1x ./integration
+func BenchmarkSandboxVsDockerCLI(b *testing.B) {
+	e := newEnv(b, "", "")
+	e.audit = "off"
+	e.writeConfig("", "")
+	const starts, calls = 10, 300
+
+	sandboxCmd := func() *exec.Cmd {
+		cmd := exec.Command(binary, "run", "probe", "--config", e.config, "--no-watch", "--log-level", "warn")
+		cmd.Env = append(cmd.Environ(), "MCP_SANDBOX_KEYCHAIN_SERVICE="+e.service)
+		return cmd
+	}
+	dockerCmd := func() *exec.Cmd {
+		return exec.Command("docker", "run", "-i", "--rm", "--init",
+			"--network", "none", "--read-only", "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=64m",
+			"--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--user", "65534:65534",
+			"--memory", "512m", "--memory-swap", "512m", "--cpus", "1", "--pids-limit", "256",
+			probeImage)
+	}
+	// Warm both paths once (image built, page cache warm).
+	for _, mk := range []func() *exec.Cmd{sandboxCmd, dockerCmd} {
+		cs, _ := connectCmd(b, mk())
+		cs.Close()
+	}
+	for i := 0; i < b.N; i++ {
+		var coldS, coldD []time.Duration
+		for j := 0; j < starts; j++ {
+			cs, d := connectCmd(b, sandboxCmd())
+			coldS = append(coldS, d)
+			cs.Close()
+			cs, d = connectCmd(b, dockerCmd())
+			coldD = append(coldD, d)
+			cs.Close()
+		}
+		latS := callLatencies(b, sandboxCmd(), calls)
+		latD := callLatencies(b, dockerCmd(), calls)
+		report := func(name string, s, d []time.Duration) {
+			ps50, ps95 := pct(s, 50), pct(s, 95)
+			pd50, pd95 := pct(d, 50), pct(d, 95)
+			b.ReportMetric(float64(ps50.Microseconds()), name+"-p50-sandbox-µs")
+			b.ReportMetric(float64(pd50.Microseconds()), name+"-p50-docker-µs")
+			b.ReportMetric(float64(ps50)/float64(pd50), name+"-p50-ratio")
+			b.ReportMetric(float64(ps95)/float64(pd95), name+"-p95-ratio")
+			fmt.Printf("%-10s p50 %9v vs %9v (%.3fx)   p95 %9v vs %9v (%.3fx)\n", name,
+				ps50.Round(time.Microsecond), pd50.Round(time.Microsecond), float64(ps50)/float64(pd50),
+				ps95.Round(time.Microsecond), pd95.Round(time.Microsecond), float64(ps95)/float64(pd95))
+		}
+		fmt.Println("mcp-sandbox run vs docker run -i, same image and restrictions:")
+		report("coldstart", coldS, coldD)
+		report("call", latS, latD)
+	}
+}
+
+// connectCmd starts cmd as an MCP server and returns the session and the time
+// from spawn to the initialize result.
+func connectCmd(b *testing.B, cmd *exec.Cmd) (*mcp.ClientSession, time.Duration) {
+	b.Helper()
+	client := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		b.Fatalf("%s: %v", cmd.Args[0], err)
+	}
+	return cs, time.Since(start)
+}
+
+func callLatencies(b *testing.B, cmd *exec.Cmd, n int) []time.Duration {
+	cs, _ := connectCmd(b, cmd)
+	defer cs.Close()
+	ctx := context.Background()
+	params := &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "ping"}}
+	for i := 0; i < 20; i++ { // warm-up
+		if _, err := cs.CallTool(ctx, params); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lat := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		if _, err := cs.CallTool(ctx, params); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	return lat
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	if i > 0 {
+		i--
+	}
+	return s[i]
+}

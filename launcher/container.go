@@ -1,0 +1,255 @@
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/rs/zerolog"
+)
+
+// maxStderrLine bounds one logged stderr line; longer lines are split.
+const maxStderrLine = 64 << 10
+
+// errContainerClosed is what Stdout readers see after Close abandoned the
+// rest of the output.
+var errContainerClosed = errors.New("container closed")
+
+// A Container is a started server container with its stdio attached.
+// Its methods are safe for concurrent use.
+type Container struct {
+	id        string
+	name      string
+	server    string
+	api       dockerAPI
+	log       zerolog.Logger
+	grace     time.Duration
+	stopAfter time.Duration
+
+	hj     types.HijackedResponse
+	stdin  *stdinWriter
+	stdout *io.PipeReader
+
+	demuxDone chan struct{}
+
+	waitCtx    context.Context
+	waitCancel context.CancelFunc
+	exited     chan struct{} // closed when ContainerWait answered
+	exitCode   int64
+	exitErr    error
+
+	// cleanups run after the container is removed (Files volumes).
+	cleanups []func(context.Context) error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// newContainer wires the attach stream: stdout into a pipe, stderr into the
+// log. It starts the demultiplexer, which is idle until the container runs.
+func newContainer(l *Launcher, spec Spec, id, name string, hj types.HijackedResponse) *Container {
+	pr, pw := io.Pipe()
+	waitCtx, waitCancel := context.WithCancel(context.Background())
+	c := &Container{
+		id:         id,
+		name:       name,
+		server:     spec.Name,
+		api:        l.api,
+		log:        l.log,
+		grace:      l.grace,
+		stopAfter:  l.stopAfter,
+		hj:         hj,
+		stdin:      &stdinWriter{hj: hj},
+		stdout:     pr,
+		demuxDone:  make(chan struct{}),
+		waitCtx:    waitCtx,
+		waitCancel: waitCancel,
+		exited:     make(chan struct{}),
+	}
+	logger := l.log.With().Str("server", spec.Name).Str("stream", "stderr").Logger()
+	redact := spec.Redact
+	stderr := newLineWriter(maxStderrLine, func(line []byte) {
+		s := string(line)
+		if redact != nil {
+			s = redact(s)
+		}
+		logger.Info().Msg(s)
+	})
+	go func() {
+		defer close(c.demuxDone)
+		_, err := stdcopy.StdCopy(&stdoutSink{pw: pw}, stderr, hj.Reader)
+		stderr.Flush()
+		pw.CloseWithError(err) // nil means io.EOF for the reader
+	}()
+	return c
+}
+
+// watchExit starts waiting for the container to stop running.
+func (c *Container) watchExit() {
+	go func() {
+		defer close(c.exited)
+		respC, errC := c.api.ContainerWait(c.waitCtx, c.id, container.WaitConditionNotRunning)
+		select {
+		case r := <-respC:
+			c.exitCode = r.StatusCode
+			if r.Error != nil && r.Error.Message != "" {
+				c.exitErr = fmt.Errorf("wait %s: %s", shortID(c.id), r.Error.Message)
+			}
+		case err := <-errC:
+			c.exitCode = -1
+			c.exitErr = fmt.Errorf("wait %s: %w", shortID(c.id), err)
+		}
+	}()
+}
+
+// stopBackground ends the demultiplexer of a container that never started.
+func (c *Container) stopBackground() {
+	c.hj.Close()
+	c.waitCancel()
+}
+
+// ID returns the container id.
+func (c *Container) ID() string { return c.id }
+
+// Name returns the container name, "mcp-sandbox-<server>-<random>".
+func (c *Container) Name() string { return c.name }
+
+// Stdin returns the container's stdin. Close half-closes the connection so
+// that the server reads EOF; the rest of the stream stays open.
+func (c *Container) Stdin() io.WriteCloser { return c.stdin }
+
+// Stdout returns the container's stdout, demultiplexed from stderr. It ends
+// with io.EOF when the container's output ends.
+func (c *Container) Stdout() io.Reader { return c.stdout }
+
+// Wait blocks until the container has exited and returns its exit code, or
+// until ctx is done.
+func (c *Container) Wait(ctx context.Context) (exitCode int64, err error) {
+	select {
+	case <-c.exited:
+		return c.exitCode, c.exitErr
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
+}
+
+// Close tears the container down: it closes stdin, waits up to the stop grace
+// for the server to exit, stops the container (SIGTERM, then SIGKILL after the
+// stop timeout), drains stderr into the log and removes the container and its
+// Files volumes. It runs on context.WithoutCancel(ctx) with its own timeout,
+// so cleanup happens even when ctx is already cancelled. Close is idempotent;
+// concurrent callers all wait for the one teardown and get its result.
+func (c *Container) Close(ctx context.Context) error {
+	c.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+		defer cancel()
+		c.closeErr = c.teardown(ctx)
+	})
+	return c.closeErr
+}
+
+func (c *Container) teardown(ctx context.Context) error {
+	var errs []error
+	_ = c.stdin.Close()
+
+	// An exit code of -1 means ContainerWait itself failed: the container
+	// may still be running.
+	if ok := c.waitExit(ctx, c.grace); !ok || c.exitCode == -1 {
+		// Stop reading for the caller first: a server blocked writing to
+		// an unread stdout holds up the engine's stop until its output
+		// stream drains.
+		c.stdout.CloseWithError(errContainerClosed)
+		secs := int(math.Ceil(c.stopAfter.Seconds()))
+		if err := c.api.ContainerStop(ctx, c.id, container.StopOptions{Timeout: &secs}); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w", shortID(c.id), err))
+		}
+		c.waitExit(ctx, c.stopAfter+5*time.Second)
+	}
+
+	// The server is gone; give a reader a moment to take the rest of stdout,
+	// then abandon it so the demultiplexer can log the tail of stderr.
+	select {
+	case <-c.demuxDone:
+	case <-time.After(500 * time.Millisecond):
+		c.stdout.CloseWithError(errContainerClosed)
+		select {
+		case <-c.demuxDone:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	c.hj.Close()
+	c.waitCancel()
+
+	if err := c.api.ContainerRemove(ctx, c.id, container.RemoveOptions{Force: true}); err != nil {
+		errs = append(errs, fmt.Errorf("remove %s: %w", shortID(c.id), err))
+	}
+	for _, f := range c.cleanups {
+		if err := f(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	<-c.demuxDone
+	return errors.Join(errs...)
+}
+
+// waitExit reports whether the container exited within d.
+func (c *Container) waitExit(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.exited:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// stdinWriter writes to the hijacked connection; Close half-closes it.
+type stdinWriter struct {
+	hj     types.HijackedResponse
+	closed atomic.Bool
+	once   sync.Once
+	err    error
+}
+
+func (w *stdinWriter) Write(p []byte) (int, error) {
+	if w.closed.Load() {
+		return 0, io.ErrClosedPipe
+	}
+	return w.hj.Conn.Write(p)
+}
+
+func (w *stdinWriter) Close() error {
+	w.once.Do(func() {
+		w.closed.Store(true)
+		w.err = w.hj.CloseWrite()
+	})
+	return w.err
+}
+
+// stdoutSink feeds the stdout pipe until its reader goes away, then discards,
+// so that the demultiplexer keeps delivering stderr. Only the demultiplexer
+// goroutine uses it.
+type stdoutSink struct {
+	pw     *io.PipeWriter
+	failed bool
+}
+
+func (s *stdoutSink) Write(p []byte) (int, error) {
+	if !s.failed {
+		if _, err := s.pw.Write(p); err != nil {
+			s.failed = true
+		}
+	}
+	return len(p), nil
+}

@@ -1,0 +1,551 @@
+package launcher
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rs/zerolog"
+)
+
+// ErrImageNotFound reports that an image is absent locally, that there is no
+// build context to build it from, and that pulling it failed.
+var ErrImageNotFound = errors.New("image not found")
+
+// Labels put on every container and volume the launcher creates. The sweep
+// selects by managed and host, and judges liveness by pid and pid start.
+const (
+	LabelManaged  = "dev.mcp-sandbox.managed"
+	LabelServer   = "dev.mcp-sandbox.server"
+	LabelInstance = "dev.mcp-sandbox.instance"
+	LabelPID      = "dev.mcp-sandbox.pid"
+	// LabelPIDStart holds the launcher process's start time (field 22 of
+	// /proc/<pid>/stat) where it is known, to tell a live launcher from an
+	// unrelated process that reuses its pid.
+	LabelPIDStart = "dev.mcp-sandbox.pidstart"
+	LabelHost     = "dev.mcp-sandbox.host"
+	// LabelRole is "server" on the server container, "seed" on the helper
+	// container that fills Files volumes, and "files" on those volumes.
+	LabelRole = "dev.mcp-sandbox.role"
+)
+
+// Defaults used when the corresponding Options field is zero.
+const (
+	DefaultStopGrace   = 2 * time.Second
+	DefaultStopTimeout = 5 * time.Second
+)
+
+// teardownTimeout bounds the whole of Container.Close, including removal.
+const teardownTimeout = 30 * time.Second
+
+// dockerAPI is the part of the Engine API client the launcher uses.
+type dockerAPI interface {
+	ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, platform *ocispec.Platform, containerName string) (container.CreateResponse, error)
+	ContainerAttach(ctx context.Context, containerID string, options container.AttachOptions) (types.HijackedResponse, error)
+	ContainerStart(ctx context.Context, containerID string, options container.StartOptions) error
+	ContainerWait(ctx context.Context, containerID string, condition container.WaitCondition) (<-chan container.WaitResponse, <-chan error)
+	ContainerStop(ctx context.Context, containerID string, options container.StopOptions) error
+	ContainerRemove(ctx context.Context, containerID string, options container.RemoveOptions) error
+	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
+	ContainerStatPath(ctx context.Context, containerID, path string) (container.PathStat, error)
+	CopyToContainer(ctx context.Context, containerID, dstPath string, content io.Reader, options container.CopyToContainerOptions) error
+	ImageInspect(ctx context.Context, imageID string, inspectOpts ...client.ImageInspectOption) (image.InspectResponse, error)
+	ImageBuild(ctx context.Context, buildContext io.Reader, options build.ImageBuildOptions) (build.ImageBuildResponse, error)
+	ImagePull(ctx context.Context, refStr string, options image.PullOptions) (io.ReadCloser, error)
+	VolumeCreate(ctx context.Context, options volume.CreateOptions) (volume.Volume, error)
+	VolumeRemove(ctx context.Context, volumeID string, force bool) error
+	VolumeList(ctx context.Context, options volume.ListOptions) (volume.ListResponse, error)
+}
+
+var _ dockerAPI = (*client.Client)(nil)
+
+// Options configure a Launcher. The zero value is usable.
+type Options struct {
+	// Logger receives the launcher's own events and every line the
+	// container writes to stderr (at info level, with "server" and
+	// "stream":"stderr" fields). The zero value logs nothing (a zero
+	// zerolog.Logger has no writer and is disabled).
+	Logger zerolog.Logger
+	// Client is the Engine API client. Nil means a client from the
+	// environment (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) with API
+	// version negotiation; the Launcher then closes it in Close.
+	Client *client.Client
+	// Instance identifies this launcher in container labels. Empty means a
+	// random id.
+	Instance string
+	// Progress receives image pull and build progress as plain text lines.
+	// Nil discards it. It is never the MCP channel.
+	Progress io.Writer
+	// StopGrace is how long Container.Close waits for the server to exit
+	// after closing its stdin before it stops the container. Zero means
+	// DefaultStopGrace.
+	StopGrace time.Duration
+	// StopTimeout is how long ContainerStop waits after SIGTERM before it
+	// sends SIGKILL, rounded up to whole seconds. Zero means
+	// DefaultStopTimeout.
+	StopTimeout time.Duration
+}
+
+// A Launcher starts sandboxed MCP server containers on one Docker engine.
+// It is safe for concurrent use.
+type Launcher struct {
+	api       dockerAPI
+	closeAPI  func() error
+	log       zerolog.Logger
+	progress  io.Writer
+	instance  string
+	host      string
+	pid       int
+	pidStart  string
+	grace     time.Duration
+	stopAfter time.Duration
+
+	negotiate sync.Once
+	sweeping  atomic.Bool
+	bg        sync.WaitGroup
+}
+
+// versionNegotiator is implemented by clients that negotiate the API version.
+type versionNegotiator interface {
+	NegotiateAPIVersion(ctx context.Context)
+}
+
+// negotiateOnce settles the API version before the first requests run
+// concurrently: the client's lazy negotiation on first use is not safe for
+// concurrent requests. It costs the one ping that lazy negotiation would cost.
+func (l *Launcher) negotiateOnce(ctx context.Context) {
+	l.negotiate.Do(func() {
+		if n, ok := l.api.(versionNegotiator); ok {
+			n.NegotiateAPIVersion(ctx)
+		}
+	})
+}
+
+// New returns a Launcher. It does not contact the engine.
+func New(opts Options) (*Launcher, error) {
+	l := &Launcher{
+		log:       opts.Logger,
+		progress:  opts.Progress,
+		instance:  opts.Instance,
+		pid:       os.Getpid(),
+		grace:     opts.StopGrace,
+		stopAfter: opts.StopTimeout,
+		closeAPI:  func() error { return nil },
+	}
+	if l.progress == nil {
+		l.progress = io.Discard
+	}
+	if l.instance == "" {
+		l.instance = randomHex(8)
+	}
+	if l.grace <= 0 {
+		l.grace = DefaultStopGrace
+	}
+	if l.stopAfter <= 0 {
+		l.stopAfter = DefaultStopTimeout
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return nil, fmt.Errorf("hostname: %w", err)
+	}
+	l.host = host
+	if st, ok := procStartTime(l.pid); ok {
+		l.pidStart = st
+	}
+	if opts.Client != nil {
+		l.api = opts.Client
+	} else {
+		c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			return nil, fmt.Errorf("docker client: %w", err)
+		}
+		l.api = c
+		l.closeAPI = c.Close
+	}
+	return l, nil
+}
+
+// Close waits for background sweeps and closes the Engine API client if New
+// created it. It does not stop running containers: close those first.
+func (l *Launcher) Close() error {
+	l.bg.Wait()
+	return l.closeAPI()
+}
+
+// Mount is a bind mount of a host path into the container.
+type Mount struct {
+	Source   string // host path
+	Target   string // container path
+	ReadOnly bool
+}
+
+// Spec describes one server container. Limits left at zero are not applied:
+// the caller fills in the restrictive defaults. Whatever the Spec says, the
+// container always drops all capabilities, sets no-new-privileges, runs
+// docker-init as PID 1, publishes no ports, and is labelled for cleanup.
+type Spec struct {
+	// Name is the server name from the config; it appears in labels, logs
+	// and the container name "mcp-sandbox-<name>-<random>". Required.
+	Name string
+	// Image is the image reference. With BuildContext it is the tag to build,
+	// by default "mcp-sandbox/<name>:latest".
+	Image string
+	// BuildContext is a local directory. If set, the image is built from it
+	// when it is missing or Rebuild is set. The context honours a
+	// .dockerignore minimally: one pattern per line, "#" comments, "!"
+	// exceptions, patterns matched with path.Match against each file and its
+	// parent directories; "**" is not special, and an exception cannot bring
+	// back a file inside an excluded directory.
+	BuildContext string
+	// Dockerfile is relative to BuildContext; empty means "Dockerfile".
+	Dockerfile string
+	// Rebuild builds the image even when it is present (the engine's build
+	// cache still applies).
+	Rebuild bool
+	// Args is the container command, appended after the image's entrypoint.
+	// Nil keeps the image's default command.
+	Args []string
+	// Env is the whole container environment: nothing is inherited from the
+	// host.
+	Env map[string]string
+	// Files maps absolute container paths to content, delivered read-only
+	// (mode 0400, owned by User) through in-memory volumes without touching
+	// any disk; see the package documentation. Each distinct top-most parent
+	// directory becomes a read-only mount that shows only these files.
+	Files map[string][]byte
+	// Network is "none" (the default when empty) or "bridge".
+	Network string
+	// ReadOnly makes the root filesystem read-only.
+	ReadOnly bool
+	// Memory is the memory limit in bytes; swap is disabled by setting the
+	// memory+swap limit to the same value. Zero means no limit.
+	Memory int64
+	// NanoCPUs is the CPU quota in billionths of a CPU. Zero means no limit.
+	NanoCPUs int64
+	// PidsLimit caps the number of processes. Zero means no limit.
+	PidsLimit int64
+	// User is "uid:gid" (or a name the image knows). Empty means the image's
+	// user. Files require a numeric user.
+	User string
+	// TmpfsSize is the size in bytes of a rw,noexec,nosuid,nodev tmpfs at
+	// /tmp. Zero means no /tmp tmpfs.
+	TmpfsSize int64
+	// Mounts are bind mounts from the host.
+	Mounts []Mount
+	// Workdir is the working directory; empty means the image's.
+	Workdir string
+	// Redact, if set, is applied to every stderr line before it is logged,
+	// so that secret values never reach the log.
+	Redact func(string) string
+}
+
+// normalize validates spec and fills in its defaults.
+func (s Spec) normalize() (Spec, error) {
+	if s.Name == "" {
+		return s, errors.New("spec: empty server name")
+	}
+	switch s.Network {
+	case "":
+		s.Network = "none"
+	case "none", "bridge":
+	default:
+		return s, fmt.Errorf("spec %s: network %q: want \"none\" or \"bridge\"", s.Name, s.Network)
+	}
+	if s.BuildContext != "" {
+		if s.Dockerfile == "" {
+			s.Dockerfile = "Dockerfile"
+		}
+		if s.Image == "" {
+			s.Image = "mcp-sandbox/" + imageName(s.Name) + ":latest"
+		}
+	}
+	if s.Image == "" {
+		return s, fmt.Errorf("spec %s: no image and no build context", s.Name)
+	}
+	for k := range s.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return s, fmt.Errorf("spec %s: invalid environment variable name %q", s.Name, k)
+		}
+	}
+	for _, m := range s.Mounts {
+		if m.Source == "" || !strings.HasPrefix(m.Target, "/") {
+			return s, fmt.Errorf("spec %s: mount %q:%q: need a source and an absolute target", s.Name, m.Source, m.Target)
+		}
+	}
+	return s, nil
+}
+
+// labels returns the labels for an object of the given role.
+func (l *Launcher) labels(server, role string) map[string]string {
+	m := map[string]string{
+		LabelManaged:  "true",
+		LabelServer:   server,
+		LabelInstance: l.instance,
+		LabelPID:      strconv.Itoa(l.pid),
+		LabelHost:     l.host,
+		LabelRole:     role,
+	}
+	if l.pidStart != "" {
+		m[LabelPIDStart] = l.pidStart
+	}
+	return m
+}
+
+// containerConfig turns a normalized spec into the Engine's create request.
+// It is a pure function so that the sandbox settings can be tested without
+// an engine.
+func containerConfig(spec Spec, labels map[string]string, fileMounts []mount.Mount) (*container.Config, *container.HostConfig) {
+	env := make([]string, 0, len(spec.Env))
+	for k, v := range spec.Env {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	cfg := &container.Config{
+		Image:        spec.Image,
+		Cmd:          spec.Args,
+		Env:          env,
+		User:         spec.User,
+		WorkingDir:   spec.Workdir,
+		Labels:       labels,
+		AttachStdin:  true,
+		AttachStdout: true,
+		AttachStderr: true,
+		OpenStdin:    true,
+		StdinOnce:    true,
+		Tty:          false,
+	}
+	useInit := true
+	hc := &container.HostConfig{
+		NetworkMode:    container.NetworkMode(spec.Network),
+		ReadonlyRootfs: spec.ReadOnly,
+		CapDrop:        []string{"ALL"},
+		// The bare form is what every engine since 1.13 accepts; the
+		// "no-new-privileges:true" form needs newer engines.
+		SecurityOpt: []string{"no-new-privileges"},
+		Init:        &useInit,
+		// We remove the container ourselves: AutoRemove would delete it as
+		// soon as it exits, racing both ContainerWait (the exit code) and
+		// the tail of stderr still travelling through the attach stream.
+		AutoRemove: false,
+		// The MCP traffic is read from the attach stream; a logging driver
+		// would copy it (tool results, possibly secrets) to the daemon's
+		// disk and cost time per message.
+		LogConfig: container.LogConfig{Type: "none"},
+	}
+	if spec.Memory > 0 {
+		hc.Memory = spec.Memory
+		hc.MemorySwap = spec.Memory
+	}
+	hc.NanoCPUs = spec.NanoCPUs
+	if spec.PidsLimit > 0 {
+		p := spec.PidsLimit
+		hc.PidsLimit = &p
+	}
+	if spec.TmpfsSize > 0 {
+		hc.Tmpfs = map[string]string{"/tmp": "rw,noexec,nosuid,nodev,size=" + strconv.FormatInt(spec.TmpfsSize, 10)}
+	}
+	for _, m := range spec.Mounts {
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
+	hc.Mounts = append(hc.Mounts, fileMounts...)
+	return cfg, hc
+}
+
+// Start resolves the image, creates, attaches and starts the server
+// container. It sweeps orphans concurrently. On any failure after the
+// container was created, Start removes it before returning.
+func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err error) {
+	spec, err = spec.normalize()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("start %s: %w", spec.Name, err)
+		}
+	}()
+	began := time.Now()
+	l.negotiateOnce(ctx)
+	l.sweepInBackground()
+
+	if spec.BuildContext != "" && spec.Rebuild {
+		if err := l.build(ctx, spec); err != nil {
+			return nil, err
+		}
+	}
+
+	var cleanups []func(context.Context) error
+	runCleanups := func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+		defer cancel()
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			if cerr := cleanups[i](ctx); cerr != nil {
+				l.log.Warn().Err(cerr).Str("server", spec.Name).Msg("cleanup after failed start")
+			}
+		}
+	}
+	defer func() {
+		if err != nil {
+			runCleanups()
+		}
+	}()
+
+	name := "mcp-sandbox-" + containerNamePart(spec.Name) + "-" + randomHex(4)
+	var files *fileSeeder
+	var fileMounts []mount.Mount
+	if len(spec.Files) > 0 {
+		files, err = l.prepareFiles(ctx, spec, name)
+		if files != nil {
+			cleanups = append(cleanups, files.cleanup)
+		}
+		if err != nil {
+			return nil, err
+		}
+		fileMounts = files.serverMounts()
+	}
+
+	cfg, hc := containerConfig(spec, l.labels(spec.Name, "server"), fileMounts)
+	id, err := l.create(ctx, spec, cfg, hc, name)
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func(ctx context.Context) error {
+		return l.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
+	})
+
+	if files != nil {
+		if err := files.seed(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+
+	hj, err := l.api.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return nil, fmt.Errorf("attach: %w", err)
+	}
+	cleanups = append(cleanups, func(context.Context) error { hj.Close(); return nil })
+
+	c := newContainer(l, spec, id, name, hj)
+	if err := l.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		c.stopBackground()
+		return nil, fmt.Errorf("container start: %w", err)
+	}
+	if files != nil {
+		if err := files.finish(ctx); err != nil {
+			c.stopBackground()
+			return nil, err
+		}
+		c.cleanups = append(c.cleanups, files.cleanup)
+	}
+	c.watchExit()
+	l.log.Debug().Str("server", spec.Name).Str("container", shortID(id)).
+		Dur("took", time.Since(began)).Msg("container started")
+	return c, nil
+}
+
+// create creates the container. It only looks at the image when the engine
+// reports it missing, which saves a round trip on every start with a present
+// image; a missing image is then built or pulled and the create retried.
+func (l *Launcher) create(ctx context.Context, spec Spec, cfg *container.Config, hc *container.HostConfig, name string) (string, error) {
+	resp, err := l.api.ContainerCreate(ctx, cfg, hc, nil, nil, name)
+	if err == nil {
+		return resp.ID, nil
+	}
+	if !cerrdefs.IsNotFound(err) {
+		return "", fmt.Errorf("container create: %w", err)
+	}
+	if _, ierr := l.api.ImageInspect(ctx, spec.Image); ierr == nil {
+		return "", fmt.Errorf("container create: %w", err)
+	}
+	if err := l.provideImage(ctx, spec); err != nil {
+		return "", err
+	}
+	resp, err = l.api.ContainerCreate(ctx, cfg, hc, nil, nil, name)
+	if err != nil {
+		return "", fmt.Errorf("container create: %w", err)
+	}
+	return resp.ID, nil
+}
+
+// sweepInBackground starts an orphan sweep unless one is running already.
+func (l *Launcher) sweepInBackground() {
+	if !l.sweeping.CompareAndSwap(false, true) {
+		return
+	}
+	l.bg.Add(1)
+	go func() {
+		defer l.bg.Done()
+		defer l.sweeping.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+		defer cancel()
+		n, err := l.Sweep(ctx)
+		if err != nil {
+			l.log.Warn().Err(err).Msg("orphan sweep")
+		}
+		if n > 0 {
+			l.log.Info().Int("removed", n).Msg("removed orphaned containers")
+		}
+	}()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// containerNamePart maps a server name to characters a container name
+// allows.
+func containerNamePart(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '.', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
+
+// imageName maps a server name to characters an image repository allows.
+func imageName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '.', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(b.String(), "-_.")
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,36 @@
+//go:build unix
+
+package launcher
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// processAlive reports whether process pid exists and, when start is not
+// empty and the start time can be read, started at start.
+func processAlive(pid int, start string) bool {
+	err := syscall.Kill(pid, 0)
+	if errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	// nil or EPERM: a process with this pid exists.
+	if start != "" {
+		if got, ok := procStartTime(pid); ok && got != start {
+			return false
+		}
+	}
+	return true
+}
+
+// procStartTime returns field 22 of /proc/<pid>/stat, the process start time
+// in clock ticks since boot. It reports false where /proc is missing.
+func procStartTime(pid int) (string, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", false
+	}
+	return parseStatStartTime(string(b))
+}

@@ -190,6 +190,7 @@ type session struct {
 	// notifications received, by method
 	mu     sync.Mutex
 	notes  []string
+	logs   []string // the data of notifications/message, as JSON
 	noteCh chan string
 }
 
@@ -213,7 +214,13 @@ func (e *env) connect(args ...string) *session {
 		PromptListChangedHandler: func(context.Context, *mcp.PromptListChangedRequest) {
 			note("notifications/prompts/list_changed")
 		},
-		LoggingMessageHandler: func(context.Context, *mcp.LoggingMessageRequest) { note("notifications/message") },
+		LoggingMessageHandler: func(_ context.Context, req *mcp.LoggingMessageRequest) {
+			b, _ := json.Marshal(req.Params.Data)
+			s.mu.Lock()
+			s.logs = append(s.logs, string(b))
+			s.mu.Unlock()
+			note("notifications/message")
+		},
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -112,7 +112,17 @@ secret_files = { "/run/secrets/token" = "probe-token" }
 		t.Errorf("read_file of the secret file: %s", b)
 	}
 	// Log notifications and prompt results are scrubbed too.
+	if err := s.SetLoggingLevel(context.Background(), &mcp.SetLoggingLevelParams{Level: "info"}); err != nil {
+		t.Fatal(err)
+	}
 	s.call(t, "notify", map[string]any{"message": "token=" + tokenValue})
+	s.waitNote(t, "notifications/message", 10*time.Second)
+	s.mu.Lock()
+	logs := strings.Join(s.logs, "\n")
+	s.mu.Unlock()
+	if strings.Contains(logs, tokenValue) || !strings.Contains(logs, "[redacted:probe-token]") {
+		t.Errorf("log notification not scrubbed: %s", logs)
+	}
 	pr, err := s.GetPrompt(context.Background(), &mcp.GetPromptParams{Name: "secret_prompt", Arguments: map[string]string{"env": "PROBE_TOKEN"}})
 	if err != nil {
 		t.Fatal(err)

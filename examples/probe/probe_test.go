@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,7 +146,7 @@ func TestListTools(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{
-		"alloc", "bytes", "calls", "crash", "delete_file", "dial", "echo", "env", "fork", "get_time",
+		"alloc", "bytes", "calls", "crash", "delete_file", "dial", "echo", "env", "env_hash", "fork", "get_time",
 		"identity", "list_dir", "network", "notify", "read_env", "read_file", "sleep", "write_file",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -818,5 +820,20 @@ func TestRunVersion(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"--bogus"}, &stdout, &stderr); code != 2 {
 		t.Errorf("unknown flag: exit code %d, want 2", code)
+	}
+}
+
+func TestEnvHash(t *testing.T) {
+	t.Setenv("PROBE_HASH_ME", "s3cret-value")
+	cs := connect(t, nil, nil, nil)
+	res := call(t, cs, "env_hash", map[string]any{"name": "PROBE_HASH_ME"})
+	got := structured[envHashOut](t, res)
+	sum := sha256.Sum256([]byte("s3cret-value"))
+	want := envHashOut{Name: "PROBE_HASH_ME", SHA256: hex.EncodeToString(sum[:]), Set: true, Length: 12}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("env_hash (-want +got):\n%s", diff)
+	}
+	if b, _ := json.Marshal(res); strings.Contains(string(b), "s3cret-value") {
+		t.Errorf("env_hash leaked the value: %s", b)
 	}
 }

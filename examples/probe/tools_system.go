@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -74,6 +75,11 @@ func (p *probe) addSystemTools(srv *mcp.Server) {
 			"optionally wrapped in a sentence. The value appears in both the text content and structuredContent.",
 		InputSchema: schemaWithEncodingEnum[readEnvIn](),
 	}, readEnv)
+	mcp.AddTool(srv, &mcp.Tool{
+		Name: "env_hash",
+		Description: "Return the SHA-256 of environment variable name's value, never the value: " +
+			"proves the server holds a secret without showing it.",
+	}, envHash)
 }
 
 // schemaWithEncodingEnum infers T's input schema and restricts its
@@ -371,4 +377,25 @@ func encode(s, encoding string) (string, error) {
 		return hex.EncodeToString([]byte(s)), nil
 	}
 	return "", fmt.Errorf("unknown encoding %q (want one of %s)", encoding, strings.Join(encodings, ", "))
+}
+
+type envHashIn struct {
+	Name string `json:"name"`
+}
+
+type envHashOut struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256" jsonschema:"hex SHA-256 of the value; empty when unset"`
+	Set    bool   `json:"set"`
+	Length int    `json:"length" jsonschema:"length of the value in bytes"`
+}
+
+func envHash(ctx context.Context, _ *mcp.CallToolRequest, in envHashIn) (*mcp.CallToolResult, envHashOut, error) {
+	v, set := os.LookupEnv(in.Name)
+	out := envHashOut{Name: in.Name, Set: set, Length: len(v)}
+	if set {
+		sum := sha256.Sum256([]byte(v))
+		out.SHA256 = hex.EncodeToString(sum[:])
+	}
+	return textResult(fmt.Sprintf("%s: set=%v sha256=%s", in.Name, set, out.SHA256)), out, nil
 }

@@ -400,6 +400,12 @@ func (r *Relay) handleUpstream(host Conn, raw []byte) {
 		r.log.Warn().Err(err).Msg("server sent a message that is not JSON-RPC; dropped")
 		return
 	}
+	if !m.hasMethod && m.id == nil {
+		// Neither request, notification nor response: forwarding it would
+		// only break the host's parser.
+		r.log.Warn().Int("bytes", len(raw)).Msg("server sent a message without method or id; dropped")
+		return
+	}
 	out := raw
 	switch {
 	case m.isResponse():

@@ -200,9 +200,10 @@ func stateDir() (string, error) {
 
 // auditPath returns where audit lines go, or "" when auditing is off.
 func auditPath(cfg *profiles.Config) (string, error) {
-	switch p := cfg.Audit.Path; p {
-	case "off":
+	if cfg.Audit.Disabled {
 		return "", nil
+	}
+	switch p := cfg.Audit.Path; p {
 	case "":
 		dir, err := stateDir()
 		if err != nil {

@@ -71,7 +71,9 @@ func run(binary, serverURL string) error {
 		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"),
 	)
 
-	var oauth string
+	// Like a user whose client ID metadata document is published, the
+	// driver names one; servers that support CIMD then skip registration.
+	oauth := "[servers.remote.oauth]\nclient_metadata_url = \"https://conformance-test.local/client-metadata.json\"\n"
 	var ctxData struct {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
@@ -80,7 +82,7 @@ func run(binary, serverURL string) error {
 		_ = json.Unmarshal([]byte(raw), &ctxData)
 	}
 	if ctxData.ClientID != "" {
-		oauth = fmt.Sprintf("[servers.remote.oauth]\nclient_id = %q\n", ctxData.ClientID)
+		oauth += fmt.Sprintf("client_id = %q\n", ctxData.ClientID)
 		if ctxData.ClientSecret != "" {
 			cmd := exec.Command(binary, "secret", "set", "client-secret", "--config", filepath.Join(dir, "none.toml"))
 			cmd.Env = env

@@ -379,8 +379,8 @@ func (c *Conn) deliver(raw []byte) {
 
 func (c *Conn) deliverOne(raw []byte) {
 	data, err := normalizeMessage(raw)
+	var env envelope
 	if err == nil {
-		var env envelope
 		if env, err = parseEnvelope(data); err == nil && env.isResponse() {
 			c.deliverResponse(data, env)
 			return
@@ -390,7 +390,24 @@ func (c *Conn) deliverOne(raw []byte) {
 		c.log.Warn().Err(err).Msg("dropping an invalid message from the remote server")
 		return
 	}
+	if !env.hasMethod {
+		// Neither request, notification nor response: an HTTP error
+		// body or the like, which would break the host's parser.
+		c.log.Warn().Msg("dropping a message from the remote server that is not JSON-RPC")
+		return
+	}
 	c.enqueue(data)
+}
+
+// isResponse reports whether body is a JSON-RPC response (an OAuth error body
+// such as {"error":"insufficient_scope"} is not).
+func isResponse(body []byte) bool {
+	data, err := normalizeMessage(body)
+	if err != nil {
+		return false
+	}
+	env, err := parseEnvelope(data)
+	return err == nil && env.isResponse()
 }
 
 func (c *Conn) deliverResponse(data []byte, env envelope) {
@@ -593,7 +610,7 @@ func (c *Conn) handleResponse(resp *http.Response, p *pendingCall) error {
 	if resp.StatusCode/100 != 2 {
 		herr := readHTTPError(resp)
 		// A JSON-RPC error in the body answers the request itself.
-		if p != nil && ct == "application/json" && herr.body != nil {
+		if p != nil && ct == "application/json" && isResponse(herr.body) {
 			c.deliver(herr.body)
 			if p.isAnswered() {
 				return nil

@@ -55,14 +55,14 @@ type Relay struct {
 	policy atomic.Pointer[profiles.Policy]
 
 	mu          sync.Mutex
-	host        Conn              // set by Serve, for notifications sent on reload
-	pending     map[string]*call  // host requests awaiting the server's answer
-	initialized bool              // the host sent notifications/initialized
-	deferred    map[string]bool   // list_changed methods to send once initialized
-	caps        map[string]bool   // capabilities the server advertised
-	client      string            // host's clientInfo "name/version"
-	hostDone    chan struct{}     // closed when the host hung up
-	drained     chan struct{}     // closed when no request is pending after hostDone
+	host        Conn             // set by Serve, for notifications sent on reload
+	pending     map[string]*call // host requests awaiting the server's answer
+	initialized bool             // the host sent notifications/initialized
+	deferred    map[string]bool  // list_changed methods to send once initialized
+	caps        map[string]bool  // capabilities the server advertised
+	client      string           // host's clientInfo "name/version"
+	hostDone    chan struct{}    // closed when the host hung up
+	drained     chan struct{}    // closed when no request is pending after hostDone
 	closeDrain  sync.Once
 }
 

@@ -101,9 +101,9 @@ func (h halfCloseWriter) CloseWrite() error { return h.Conn.Close() }
 
 func TestEnvelope(t *testing.T) {
 	tests := []struct {
-		in                  string
-		id, method, params  string
-		req, notif, resp    bool
+		in                 string
+		id, method, params string
+		req, notif, resp   bool
 	}{
 		{in: `{"jsonrpc":"2.0","id":1,"method":"a","params":{}}`, id: "1", method: "a", params: "{}", req: true},
 		{in: `{"jsonrpc":"2.0","method":"n"}`, method: "n", notif: true},

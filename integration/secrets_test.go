@@ -112,6 +112,7 @@ secret_files = { "/run/secrets/token" = "probe-token" }
 		t.Errorf("read_file of the secret file: %s", b)
 	}
 	// Log notifications and prompt results are scrubbed too.
+	//lint:ignore SA1019 protocol 2025-11-25 (what the relay speaks) still has logging
 	if err := s.SetLoggingLevel(context.Background(), &mcp.SetLoggingLevelParams{Level: "info"}); err != nil {
 		t.Fatal(err)
 	}

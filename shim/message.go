@@ -117,14 +117,12 @@ func member(raw []byte, key string) []byte {
 func stringMember(raw []byte, key string) (string, bool) {
 	var (
 		val   []byte
-		count int
 		other bool
 	)
 	eachMember(raw, func(k string, v []byte) {
 		switch {
 		case k == key:
 			val = v
-			count++
 		case strings.EqualFold(k, key):
 			other = true
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,6 +122,10 @@ func (r *Relay) SetPolicy(p *profiles.Policy) {
 		return
 	}
 	r.mu.Lock()
+	if r.initialized {
+		// The host only listens for lists the server offers.
+		changed = slices.DeleteFunc(changed, func(m string) bool { return !r.offers(m) })
+	}
 	host, ready := r.host, r.initialized
 	if !ready || host == nil {
 		for _, m := range changed {
@@ -133,6 +138,18 @@ func (r *Relay) SetPolicy(p *profiles.Policy) {
 	for _, m := range changed {
 		r.notifyHost(host, m)
 	}
+}
+
+// offers reports whether the server advertised the list a list_changed
+// method is about. Tools count as offered always. r.mu must be held.
+func (r *Relay) offers(method string) bool {
+	switch method {
+	case "notifications/prompts/list_changed":
+		return r.caps["prompts"]
+	case "notifications/resources/list_changed":
+		return r.caps["resources"]
+	}
+	return true
 }
 
 func (r *Relay) notifyHost(host Conn, method string) {
@@ -359,7 +376,7 @@ func (r *Relay) markInitialized(host Conn) {
 	r.initialized = true
 	var send []string
 	for _, m := range []string{"notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed"} {
-		if r.deferred[m] {
+		if r.deferred[m] && r.offers(m) {
 			send = append(send, m)
 			delete(r.deferred, m)
 		}

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"testing"
@@ -113,4 +114,42 @@ func pct(d []time.Duration, p int) time.Duration {
 		i--
 	}
 	return s[i]
+}
+
+// BenchmarkReloadToListChanged measures the time from saving the
+// configuration (rename over the file, as most editors do) to the host
+// receiving notifications/tools/list_changed, over 50 saves. Run it with:
+//
+//	go test -run '^$' -bench ReloadToListChanged -benchtime 1x ./integration
+func BenchmarkReloadToListChanged(b *testing.B) {
+	e := newEnv(b, `profile = "edit"`, profileA)
+	e.audit = "off"
+	e.writeConfig(`profile = "edit"`, profileA)
+	s := e.connect("--log-level", "warn")
+	const saves = 50
+	for i := 0; i < b.N; i++ {
+		var lat []time.Duration
+		for j := 0; j < saves; j++ {
+			profile := profileB
+			if j%2 == 1 {
+				profile = profileA
+			}
+			data := []byte(e.configText(`profile = "edit"`, profile))
+			tmp := e.config + ".tmp"
+			if err := os.WriteFile(tmp, data, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			if err := os.Rename(tmp, e.config); err != nil {
+				b.Fatal(err)
+			}
+			s.waitNote(b, "notifications/tools/list_changed", 10*time.Second)
+			lat = append(lat, time.Since(start))
+		}
+		p50, p95 := pct(lat, 50), pct(lat, 95)
+		b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(p95.Microseconds())/1000, "p95-ms")
+		fmt.Printf("save -> list_changed over %d saves: p50 %v, p95 %v, max %v\n", saves,
+			p50.Round(time.Millisecond/10), p95.Round(time.Millisecond/10), pct(lat, 100).Round(time.Millisecond/10))
+	}
 }

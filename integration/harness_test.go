@@ -269,7 +269,7 @@ func text(res *mcp.CallToolResult) string {
 }
 
 // waitNote waits for a notification with the given method.
-func (s *session) waitNote(t *testing.T, method string, within time.Duration) {
+func (s *session) waitNote(t testing.TB, method string, within time.Duration) {
 	t.Helper()
 	deadline := time.After(within)
 	for {

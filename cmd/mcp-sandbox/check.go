@@ -48,9 +48,12 @@ func cmdCheck(ctx context.Context, s Streams, args []string) error {
 		if pol == nil {
 			fmt.Fprintln(s.Out, "  policy:   no profile: every tool, prompt and resource passes")
 		} else {
-			fmt.Fprintf(s.Out, "  policy:   profile %q\n", pol.Name())
-			for _, line := range strings.Split(strings.TrimRight(pol.Describe(), "\n"), "\n") {
-				fmt.Fprintf(s.Out, "            %s\n", line)
+			for i, line := range strings.Split(strings.TrimRight(pol.Describe(), "\n"), "\n") {
+				label := ""
+				if i == 0 {
+					label = "policy:"
+				}
+				fmt.Fprintf(s.Out, "  %-9s %s\n", label, strings.TrimSpace(line))
 			}
 		}
 	}

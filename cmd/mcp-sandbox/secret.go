@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mcp-sandbox/mcp-sandbox/shim/keychain"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
 )
 
 func cmdSecret(ctx context.Context, s Streams, args []string) error {
@@ -51,6 +52,10 @@ func cmdSecret(ctx context.Context, s Streams, args []string) error {
 		value, err := readSecretValue(s, name)
 		if err != nil {
 			return err
+		}
+		if len(value) < redact.MinLength {
+			// Caught here rather than at the next launch.
+			return withCode(exitConfig, fmt.Errorf("the value is shorter than %d bytes: it cannot be redacted safely from what the model sees, so it is not stored", redact.MinLength))
 		}
 		if err := store.Set(ctx, name, value); err != nil {
 			return err

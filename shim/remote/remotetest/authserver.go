@@ -299,11 +299,22 @@ func (as *AuthServer) token(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// revoke implements RFC 7009: the client authenticates (in the form or
+// with HTTP Basic), and revoking an unknown token is not an error.
 func (as *AuthServer) revoke(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	as.counts[CountRevoke]++
+	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok {
+		id, _ = url.QueryUnescape(u)
+		secret, _ = url.QueryUnescape(p)
+	}
+	if want, ok := as.clients[id]; !ok || want != secret {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		return
+	}
 	tok := r.PostForm.Get("token")
 	as.revoked = append(as.revoked, tok)
 	delete(as.refresh, tok)

@@ -22,7 +22,7 @@ func BenchmarkSandboxVsDockerCLI(b *testing.B) {
 	e := newEnv(b, "", "")
 	e.audit = "off"
 	e.writeConfig("", "")
-	const starts, calls = 10, 300
+	const starts, calls = 20, 1000
 
 	sandboxCmd := func() *exec.Cmd {
 		cmd := exec.Command(binary, "run", "probe", "--config", e.config, "--no-watch", "--log-level", "warn")
@@ -51,8 +51,7 @@ func BenchmarkSandboxVsDockerCLI(b *testing.B) {
 			coldD = append(coldD, d)
 			cs.Close()
 		}
-		latS := callLatencies(b, sandboxCmd(), calls)
-		latD := callLatencies(b, dockerCmd(), calls)
+		latS, latD := callLatencies(b, sandboxCmd(), dockerCmd(), calls)
 		report := func(name string, s, d []time.Duration) {
 			ps50, ps95 := pct(s, 50), pct(s, 95)
 			pd50, pd95 := pct(d, 50), pct(d, 95)
@@ -85,25 +84,36 @@ func connectCmd(b *testing.B, cmd *exec.Cmd) (*mcp.ClientSession, time.Duration)
 	return cs, time.Since(start)
 }
 
-func callLatencies(b *testing.B, cmd *exec.Cmd, n int) []time.Duration {
-	cs, _ := connectCmd(b, cmd)
-	defer cs.Close()
+// callLatencies times n echo calls on each of two servers, alternating
+// between them so that both see the same machine load.
+func callLatencies(b *testing.B, cmdA, cmdB *exec.Cmd, n int) (a, bb []time.Duration) {
+	csA, _ := connectCmd(b, cmdA)
+	defer csA.Close()
+	csB, _ := connectCmd(b, cmdB)
+	defer csB.Close()
 	ctx := context.Background()
 	params := &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "ping"}}
-	for i := 0; i < 20; i++ { // warm-up
-		if _, err := cs.CallTool(ctx, params); err != nil {
-			b.Fatal(err)
-		}
-	}
-	lat := make([]time.Duration, 0, n)
-	for i := 0; i < n; i++ {
+	one := func(cs *mcp.ClientSession) time.Duration {
 		start := time.Now()
 		if _, err := cs.CallTool(ctx, params); err != nil {
 			b.Fatal(err)
 		}
-		lat = append(lat, time.Since(start))
+		return time.Since(start)
 	}
-	return lat
+	for i := 0; i < 20; i++ { // warm-up
+		one(csA)
+		one(csB)
+	}
+	for i := 0; i < n; i++ {
+		if i%2 == 0 {
+			a = append(a, one(csA))
+			bb = append(bb, one(csB))
+		} else {
+			bb = append(bb, one(csB))
+			a = append(a, one(csA))
+		}
+	}
+	return a, bb
 }
 
 func pct(d []time.Duration, p int) time.Duration {

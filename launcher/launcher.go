@@ -386,7 +386,6 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 	}()
 	began := time.Now()
 	l.negotiateOnce(ctx)
-	l.sweepInBackground()
 
 	if spec.BuildContext != "" && spec.Rebuild {
 		if err := l.build(ctx, spec); err != nil {
@@ -458,6 +457,9 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 		c.cleanups = append(c.cleanups, files.cleanup)
 	}
 	c.watchExit()
+	// Orphans are swept once the server runs: the sweep's engine calls
+	// would otherwise compete with create and start on the cold path.
+	l.sweepInBackground()
 	l.log.Debug().Str("server", spec.Name).Str("container", shortID(id)).
 		Dur("took", time.Since(began)).Msg("container started")
 	return c, nil

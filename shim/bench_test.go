@@ -92,3 +92,37 @@ func bigResult(size int) []byte {
 	sb.WriteString(`"}],"structuredContent":{"n":1}}}`)
 	return []byte(sb.String())
 }
+
+// BenchmarkRelayRoundTrip measures the relay's own cost for one small
+// request and its answer, over newline-delimited pipes on both sides.
+func BenchmarkRelayRoundTrip(b *testing.B) {
+	hostIn, hostInW := io.Pipe()
+	hostOutR, hostOut := io.Pipe()
+	upR, upRW := io.Pipe()
+	upWR, upW := io.Pipe()
+	r := New(Options{Server: "bench"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Serve(ctx, NewStreamConn(hostIn, hostOut), NewStreamConn(upR, upW))
+	hostSide := NewStreamConn(hostOutR, hostInW)
+	serverSide := NewStreamConn(upWR, upRW)
+	go func() {
+		for {
+			m, err := serverSide.ReadMessage()
+			if err != nil {
+				return
+			}
+			id := member(m, "id")
+			serverSide.WriteMessage([]byte(`{"jsonrpc":"2.0","id":` + string(id) + `,"result":{"content":[{"type":"text","text":"ping"}]}}`))
+		}
+	}()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		hostSide.WriteMessage([]byte(`{"jsonrpc":"2.0","id":` + fmt.Sprint(i) + `,"method":"tools/call","params":{"name":"echo","arguments":{"text":"ping"}}}`))
+		if _, err := hostSide.ReadMessage(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	hostInW.Close()
+	upRW.Close()
+}

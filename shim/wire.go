@@ -81,25 +81,30 @@ func (c *StreamConn) ReadMessage() ([]byte, error) {
 	}
 }
 
-// readLine reads one line. It copies out of the bufio buffer once, whatever the
-// length of the line.
+// readLine reads one line. A line that fits the read buffer is copied out
+// once; a longer one is gathered in buffer-sized pieces and joined into a slice
+// of its exact size, so a 10 MB message costs two copies, not a cascade of
+// reallocations.
 func (c *StreamConn) readLine() ([]byte, error) {
-	var line []byte
-	for {
-		frag, err := c.r.ReadSlice('\n')
-		if line == nil && err == nil {
-			// Fast path: the whole line was in the buffer.
-			return trimLine(bytes.Clone(frag)), nil
-		}
-		line = append(line, frag...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			return trimLine(line), err
-		}
-		return trimLine(line), nil
+	frag, err := c.r.ReadSlice('\n')
+	if err != bufio.ErrBufferFull {
+		return trimLine(bytes.Clone(frag)), err
 	}
+	var pieces [][]byte
+	n := 0
+	for {
+		pieces = append(pieces, bytes.Clone(frag))
+		n += len(frag)
+		if err != bufio.ErrBufferFull {
+			break
+		}
+		frag, err = c.r.ReadSlice('\n')
+	}
+	line := make([]byte, 0, n)
+	for _, p := range pieces {
+		line = append(line, p...)
+	}
+	return trimLine(line), err
 }
 
 // trimLine strips surrounding whitespace, including the "\r\n" some clients

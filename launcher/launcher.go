@@ -372,7 +372,7 @@ func containerConfig(spec Spec, labels map[string]string, fileMounts []mount.Mou
 }
 
 // Start resolves the image, creates, attaches and starts the server
-// container. It sweeps orphans concurrently. On any failure after the
+// container, then sweeps orphans in the background. On any failure after the
 // container was created, Start removes it before returning.
 func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err error) {
 	spec, err = spec.normalize()

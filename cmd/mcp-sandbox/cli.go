@@ -208,6 +208,22 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseName parses the command line of a command that takes one server
+// NAME: the common flags, those extra adds, and the name.
+func parseName(cmd string, s Streams, args []string, extra func(*flag.FlagSet)) (string, commonFlags, error) {
+	var cf commonFlags
+	fs := newFlagSet(cmd, "NAME [flags]", s, &cf)
+	if extra != nil {
+		extra(fs)
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return "", cf, err
+	}
+	name, err := exactlyOne(pos, "server NAME")
+	return name, cf, err
+}
+
 // exactlyOne returns the single positional argument NAME.
 func exactlyOne(pos []string, what string) (string, error) {
 	switch len(pos) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mcp-sandbox/mcp-sandbox/profiles"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/keychain"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/remote"
 )
 
@@ -41,48 +42,52 @@ func remoteOptions(ctx context.Context, s Streams, log zerolog.Logger, store *ke
 }
 
 // remoteCommand loads the configuration and the remote server NAME for
-// login, logout and status.
-func remoteCommand(ctx context.Context, s Streams, cf commonFlags, name string) (remote.Options, error) {
+// login, logout and status. done closes the log file, if any.
+func remoteCommand(ctx context.Context, s Streams, cf commonFlags, name string) (_ remote.Options, done func(), err error) {
 	log, sink, closeLog, err := newLogger(s, cf)
 	if err != nil {
-		return remote.Options{}, err
+		return remote.Options{}, nil, err
 	}
-	_ = closeLog // the process ends soon after; the log file closes with it
+	defer func() {
+		if err != nil {
+			closeLog()
+		}
+	}()
 	cfg, err := loadConfig(cf.config)
 	if err != nil {
-		return remote.Options{}, err
+		return remote.Options{}, nil, err
 	}
 	srv, err := cfg.Server(name)
 	if err != nil {
-		return remote.Options{}, withCode(exitConfig, err)
+		return remote.Options{}, nil, withCode(exitConfig, err)
 	}
 	if !srv.Remote() {
-		return remote.Options{}, withCode(exitConfig, fmt.Errorf("server %q is local (image or build); only remote servers (url) log in", name))
+		return remote.Options{}, nil, withCode(exitConfig, fmt.Errorf("server %q is local (image or build); only remote servers (url) log in", name))
 	}
 	store := keychainStore(cfg)
 	secrets, err := resolveSecrets(ctx, store, srv)
 	if err != nil {
-		return remote.Options{}, err
+		return remote.Options{}, nil, err
 	}
-	_ = sink
-	return remoteOptions(ctx, s, log.With().Str("server", name).Logger(), store, srv, secrets)
+	red, err := redact.New(secrets.secret)
+	if err != nil {
+		return remote.Options{}, nil, withCode(exitConfig, err)
+	}
+	sink.red.Store(red)
+	ro, err := remoteOptions(ctx, s, log.With().Str("server", name).Logger(), store, srv, secrets)
+	return ro, closeLog, err
 }
 
 func cmdLogin(ctx context.Context, s Streams, args []string) error {
-	var cf commonFlags
-	fs := newFlagSet("login", "NAME [flags]", s, &cf)
-	pos, err := parseInterspersed(fs, args)
+	name, cf, err := parseName("login", s, args, nil)
 	if err != nil {
 		return err
 	}
-	name, err := exactlyOne(pos, "server NAME")
+	ro, done, err := remoteCommand(ctx, s, cf, name)
 	if err != nil {
 		return err
 	}
-	ro, err := remoteCommand(ctx, s, cf, name)
-	if err != nil {
-		return err
-	}
+	defer done()
 	ro.Interactive = true
 	if err := remote.Login(ctx, ro); err != nil {
 		return err
@@ -92,20 +97,15 @@ func cmdLogin(ctx context.Context, s Streams, args []string) error {
 }
 
 func cmdLogout(ctx context.Context, s Streams, args []string) error {
-	var cf commonFlags
-	fs := newFlagSet("logout", "NAME [flags]", s, &cf)
-	pos, err := parseInterspersed(fs, args)
+	name, cf, err := parseName("logout", s, args, nil)
 	if err != nil {
 		return err
 	}
-	name, err := exactlyOne(pos, "server NAME")
+	ro, done, err := remoteCommand(ctx, s, cf, name)
 	if err != nil {
 		return err
 	}
-	ro, err := remoteCommand(ctx, s, cf, name)
-	if err != nil {
-		return err
-	}
+	defer done()
 	if err := remote.Logout(ctx, ro); err != nil {
 		return err
 	}
@@ -141,12 +141,13 @@ func cmdStatus(ctx context.Context, s Streams, args []string) error {
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVER\tSTATE\tEXPIRES\tSCOPES")
 	for _, n := range names {
-		ro, err := remoteCommand(ctx, s, cf, n)
+		ro, done, err := remoteCommand(ctx, s, cf, n)
 		if err != nil {
 			fmt.Fprintf(tw, "%s\terror: %v\t\t\n", n, err)
 			continue
 		}
 		st, err := remote.GetStatus(ctx, ro)
+		done()
 		if err != nil {
 			fmt.Fprintf(tw, "%s\terror: %v\t\t\n", n, err)
 			continue

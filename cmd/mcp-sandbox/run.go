@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -19,18 +20,13 @@ import (
 )
 
 func cmdRun(ctx context.Context, s Streams, args []string) error {
-	var cf commonFlags
 	var profile string
 	var rebuild, noWatch bool
-	fs := newFlagSet("run", "NAME [flags]", s, &cf)
-	fs.StringVar(&profile, "profile", "", "use profile `NAME` instead of the server's own")
-	fs.BoolVar(&rebuild, "rebuild", false, "rebuild the server's image from its build context first")
-	fs.BoolVar(&noWatch, "no-watch", false, "do not reload the profile when the configuration changes")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := exactlyOne(pos, "server NAME")
+	name, cf, err := parseName("run", s, args, func(fs *flag.FlagSet) {
+		fs.StringVar(&profile, "profile", "", "use profile `NAME` instead of the server's own")
+		fs.BoolVar(&rebuild, "rebuild", false, "rebuild the server's image from its build context first")
+		fs.BoolVar(&noWatch, "no-watch", false, "do not reload the profile when the configuration changes")
+	})
 	if err != nil {
 		return err
 	}

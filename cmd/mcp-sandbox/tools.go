@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -16,20 +17,15 @@ import (
 )
 
 func cmdTools(ctx context.Context, s Streams, args []string) error {
-	var cf commonFlags
 	var profile string
 	var asJSON, rebuild bool
 	var timeout time.Duration
-	fs := newFlagSet("tools", "NAME [flags]", s, &cf)
-	fs.StringVar(&profile, "profile", "", "judge the tools by profile `NAME` instead of the server's own")
-	fs.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
-	fs.BoolVar(&rebuild, "rebuild", false, "rebuild the server's image from its build context first")
-	fs.DurationVar(&timeout, "timeout", 2*time.Minute, "give up after this long")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := exactlyOne(pos, "server NAME")
+	name, cf, err := parseName("tools", s, args, func(fs *flag.FlagSet) {
+		fs.StringVar(&profile, "profile", "", "judge the tools by profile `NAME` instead of the server's own")
+		fs.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+		fs.BoolVar(&rebuild, "rebuild", false, "rebuild the server's image from its build context first")
+		fs.DurationVar(&timeout, "timeout", 2*time.Minute, "give up after this long")
+	})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,11 @@
 package integration
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -245,5 +249,56 @@ func waitExit(t *testing.T, cmd *exec.Cmd, within time.Duration) {
 	case <-time.After(within):
 		cmd.Process.Kill()
 		t.Fatalf("mcp-sandbox did not exit within %v", within)
+	}
+}
+
+// TestTensOfMegabytes passes a 30 MB tool result through the relay intact.
+// It speaks raw JSON-RPC: the SDK client caps lines at 16 MiB by default.
+func TestTensOfMegabytes(t *testing.T) {
+	e := newEnv(t, "", "")
+	cmd := e.command("run", "probe", "--config", e.config)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		waitExit(t, cmd, 30*time.Second)
+	}()
+	send := func(s string) {
+		if _, err := io.WriteString(stdin, s+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := bufio.NewReaderSize(stdout, 1<<20)
+	readLine := func() []byte {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			t.Fatalf("reading: %v\nstderr:\n%s", err, stderr.String())
+		}
+		return line
+	}
+	send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	readLine()
+	send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	const n = 30 << 20
+	send(fmt.Sprintf(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"bytes","arguments":{"n":%d}}}`, n))
+	line := readLine()
+	var resp struct {
+		ID     int `json:"id"`
+		Result struct {
+			Content []struct {
+				Text string `json:"text"`
+			} `json:"content"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(line, &resp); err != nil {
+		t.Fatalf("%d-byte answer is not JSON: %v", len(line), err)
+	}
+	if resp.ID != 2 || len(resp.Result.Content) == 0 || len(resp.Result.Content[0].Text) != n {
+		t.Fatalf("answer id %d with %d content items; want id 2 with %d bytes of text", resp.ID, len(resp.Result.Content), n)
 	}
 }

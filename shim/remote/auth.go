@@ -80,6 +80,56 @@ type authManager struct {
 	obtained    time.Time     // when tok was issued
 	usedRefresh string        // refresh token tok came with
 	granted     []string      // scopes granted in this process (for step-up)
+
+	// held are the tokens this process has held, most recent last, for
+	// scrub. A mutex of its own: m.mu is held during a browser login, and
+	// messages from the server must not wait for that.
+	heldMu sync.Mutex
+	held   [][]byte
+}
+
+// maxHeld bounds the tokens scrub remembers; older ones have long expired.
+const maxHeld = 64
+
+// scrubMarker replaces a token in messages for the host.
+const scrubMarker = "[redacted:oauth-token]"
+
+// remember adds tok's access and refresh tokens to the ones scrub removes.
+func (m *authManager) remember(tok *oauth2.Token) {
+	m.heldMu.Lock()
+	defer m.heldMu.Unlock()
+	for _, t := range []string{tok.AccessToken, tok.RefreshToken} {
+		if len(t) < 8 { // too short to be a real token; replacing it would mangle messages
+			continue
+		}
+		forms := [][]byte{[]byte(t)}
+		if j, _ := json.Marshal(t); string(j[1:len(j)-1]) != t {
+			forms = append(forms, j[1:len(j)-1]) // as a JSON string would carry it
+		}
+		for _, f := range forms {
+			if !slices.ContainsFunc(m.held, func(h []byte) bool { return bytes.Equal(h, f) }) {
+				m.held = append(m.held, f)
+			}
+		}
+	}
+	if len(m.held) > maxHeld {
+		m.held = slices.Delete(m.held, 0, len(m.held)-maxHeld)
+	}
+}
+
+// scrub replaces every token this process has held with a marker, so that
+// a server echoing the bearer token it received (by mistake, or to get it
+// in front of the model) cannot show it to the host. The marker holds no
+// JSON metacharacters, so a valid message stays valid.
+func (m *authManager) scrub(msg []byte) []byte {
+	m.heldMu.Lock()
+	defer m.heldMu.Unlock()
+	for _, h := range m.held {
+		if bytes.Contains(msg, h) {
+			msg = bytes.ReplaceAll(msg, h, []byte(scrubMarker))
+		}
+	}
+	return msg
 }
 
 func newAuthManager(s *settings) *authManager {
@@ -271,6 +321,7 @@ func (m *authManager) tryRefreshLocked(ctx context.Context, st storedState) (boo
 	m.saveMeta(ctx, st.meta)
 	m.tok, m.usedRefresh, m.obtained = tok, tok.RefreshToken, time.Now()
 	m.granted = st.meta.Scopes
+	m.remember(tok)
 	m.log.Debug().Str("server", m.s.Server).Time("expiry", tok.Expiry).Msg("access token refreshed")
 	return true, nil
 }
@@ -517,6 +568,7 @@ func (m *authManager) adoptLocked(ctx context.Context, cb *callbackServer, fl *f
 		return err
 	}
 	m.tok, m.usedRefresh, m.granted, m.obtained = tok, tok.RefreshToken, meta.Scopes, time.Now()
+	m.remember(tok)
 	fmt.Fprintf(m.s.errOut, "mcp-sandbox: authorized %q.\n", m.s.Server)
 	m.log.Info().Str("server", m.s.Server).Str("issuer", meta.Issuer).Strs("scopes", meta.Scopes).
 		Bool("refresh_token", tok.RefreshToken != "").Msg("OAuth login complete")

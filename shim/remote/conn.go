@@ -131,19 +131,20 @@ func Dial(ctx context.Context, opts Options) (*Conn, error) {
 // ReadMessage returns the next server→client message: one JSON value
 // without line breaks. After Close it returns io.EOF; after a fatal
 // upstream failure it returns that error once the queued messages are read.
+// Any OAuth token the bridge has held is replaced by [redacted:oauth-token].
 func (c *Conn) ReadMessage() ([]byte, error) {
 	select {
 	case m := <-c.inbox:
-		return m, nil
+		return c.scrub(m), nil
 	default:
 	}
 	select {
 	case m := <-c.inbox:
-		return m, nil
+		return c.scrub(m), nil
 	case <-c.done:
 		select {
 		case m := <-c.inbox:
-			return m, nil
+			return c.scrub(m), nil
 		default:
 		}
 		c.mu.Lock()
@@ -154,6 +155,14 @@ func (c *Conn) ReadMessage() ([]byte, error) {
 		}
 		return nil, err
 	}
+}
+
+// scrub removes the bridge's own OAuth tokens from a message for the host.
+func (c *Conn) scrub(msg []byte) []byte {
+	if c.auth == nil {
+		return msg
+	}
+	return c.auth.scrub(msg)
 }
 
 // WriteMessage sends one client→server message. It returns once the

@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-sandbox/mcp-sandbox/shim/remote/remotetest"
 )
 
 // upstream is the relay's view of the connection; Conn must satisfy it.
@@ -86,14 +88,14 @@ func TestRelayStreamable(t *testing.T) {
 
 			// Every request after initialize carries the session and the
 			// negotiated protocol version; Close sends DELETE.
-			reqs := e.recorded()
-			if reqs[0].Session != "" || reqs[0].Protocol != "" {
-				t.Errorf("initialize carried session %q / protocol %q", reqs[0].Session, reqs[0].Protocol)
+			reqs := e.Requests()
+			if s, p := sessionOf(reqs[0]), reqs[0].Header.Get("Mcp-Protocol-Version"); s != "" || p != "" {
+				t.Errorf("initialize carried session %q / protocol %q", s, p)
 			}
 			var sawDelete bool
 			for _, r := range reqs[1:] {
-				if r.Session == "" || r.Protocol != "2025-06-18" {
-					t.Errorf("%s request carried session %q, protocol %q", r.Method, r.Session, r.Protocol)
+				if s, p := sessionOf(r), r.Header.Get("Mcp-Protocol-Version"); s == "" || p != "2025-06-18" {
+					t.Errorf("%s request carried session %q, protocol %q", r.Method, s, p)
 				}
 				sawDelete = sawDelete || r.Method == http.MethodDelete
 			}
@@ -112,14 +114,14 @@ func TestServerNotificationViaGETStream(t *testing.T) {
 	// Wait until the standalone GET stream is open, then change the tool
 	// list: the server announces it on that stream.
 	deadline := time.Now().Add(5 * time.Second)
-	for !hasGET(e.recorded()) {
+	for !hasGET(e.Requests()) {
 		if time.Now().After(deadline) {
 			t.Fatal("no standalone GET stream was opened")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond) // let the server register the stream
-	e.server.AddTool(&mcp.Tool{Name: "late", InputSchema: json.RawMessage(`{"type":"object"}`)},
+	e.Server().AddTool(&mcp.Tool{Name: "late", InputSchema: json.RawMessage(`{"type":"object"}`)},
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return &mcp.CallToolResult{}, nil
 		})
@@ -129,9 +131,11 @@ func TestServerNotificationViaGETStream(t *testing.T) {
 	}
 }
 
-func hasGET(reqs []recorded) bool {
+func sessionOf(r remotetest.Request) string { return r.Header.Get("Mcp-Session-Id") }
+
+func hasGET(reqs []remotetest.Request) bool {
 	for _, r := range reqs {
-		if r.Method == http.MethodGet && r.Session != "" {
+		if r.Method == http.MethodGet && sessionOf(r) != "" {
 			return true
 		}
 	}
@@ -144,7 +148,7 @@ func TestSessionExpiryReinitializesOnce(t *testing.T) {
 	handshake(t, c)
 	rpc(t, c, `{"jsonrpc":"2.0","id":76,"method":"tools/list"}`) // the handshake is done
 
-	e.resetSessions() // the server forgets the session: next request gets 404
+	e.ResetSessions() // the server forgets the session: next request gets 404
 	resp, before := rpc(t, c, `{"jsonrpc":"2.0","id":77,"method":"tools/list"}`)
 	if _, rpcErr := resultOf(t, resp); rpcErr != nil || !strings.Contains(resp, `"echo"`) {
 		t.Fatalf("tools/list after session expiry = %s", resp)
@@ -157,12 +161,12 @@ func TestSessionExpiryReinitializesOnce(t *testing.T) {
 	}
 	sessions := map[string]bool{}
 	posts := 0
-	for _, r := range e.recorded() {
+	for _, r := range e.Requests() {
 		if r.Method == http.MethodPost {
 			posts++
 		}
-		if r.Session != "" {
-			sessions[r.Session] = true
+		if s := sessionOf(r); s != "" {
+			sessions[s] = true
 		}
 	}
 	// initialize, initialized, tools/list, tools/list (404), initialize,
@@ -185,8 +189,7 @@ func TestSessionExpiryReinitFailureSurfaces(t *testing.T) {
 	handshake(t, c)
 	rpc(t, c, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`) // the handshake is done
 	// From now on every request is refused, so the replay fails too.
-	var h http.Handler = http.NotFoundHandler()
-	e.handler.Store(&h)
+	e.SetStreamableHandler(http.NotFoundHandler())
 	resp, _ := rpc(t, c, `{"jsonrpc":"2.0","id":"x","method":"tools/list"}`)
 	_, rpcErr := resultOf(t, resp)
 	if rpcErr == nil || !strings.Contains(fmt.Sprint(rpcErr["message"]), "re-initialization failed") {

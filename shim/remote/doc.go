@@ -30,7 +30,9 @@
 // is ever logged, written to ErrOut or put into an error message, and the
 // only Authorization header the bridge sends is its own (or a static one the
 // configuration names explicitly); nothing from the MCP host is forwarded as
-// a credential.
+// a credential. Should the server echo the bearer token it received, the
+// bridge replaces every token it has held by [redacted:oauth-token] in the
+// messages it hands to the relay.
 //
 // A typical use, by the relay:
 //

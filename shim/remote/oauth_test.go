@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mcp-sandbox/mcp-sandbox/shim/remote/remotetest"
 )
 
 // callEcho runs a tools/call through c and returns the response.
@@ -36,7 +38,7 @@ func TestOAuthLoginThenReuse(t *testing.T) {
 	if got := cl.browser.opened(); got != 1 {
 		t.Fatalf("browser opened %d times on first run, want 1", got)
 	}
-	if !strings.Contains(cl.errOut.String(), e.as.srv.URL+"/authorize?") {
+	if !strings.Contains(cl.errOut.String(), e.as.URL()+"/authorize?") {
 		t.Errorf("ErrOut does not show the authorization URL:\n%s", cl.errOut.String())
 	}
 	if cl.store.get("oauth.test.refresh") == "" || cl.store.get("oauth.test.client") == "" || cl.store.get("oauth.test.meta") == "" {
@@ -51,12 +53,10 @@ func TestOAuthLoginThenReuse(t *testing.T) {
 	if got := cl.browser.opened(); got != 1 {
 		t.Errorf("browser opened %d times after the second run, want still 1", got)
 	}
-	if got := e.as.count("register"); got != 1 {
+	if got := e.as.Count(remotetest.CountRegister); got != 1 {
 		t.Errorf("dynamic registrations = %d, want 1", got)
 	}
-	e.as.mu.Lock()
-	resources := append([]string(nil), e.as.refreshResources...)
-	e.as.mu.Unlock()
+	resources := e.as.RefreshResources()
 	if diff := cmp.Diff(resources, []string{e.URL}); diff != "" {
 		t.Errorf("refresh grants' resource parameters (-got +want):\n%s", diff)
 	}
@@ -70,7 +70,7 @@ func TestOAuthLoginThenReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.LoggedIn || st.Issuer != e.as.srv.URL || !strings.HasPrefix(st.ClientID, "client-") ||
+	if !st.LoggedIn || st.Issuer != e.as.URL() || !strings.HasPrefix(st.ClientID, "client-") ||
 		!cmp.Equal(slices.Sorted(slices.Values(st.Scopes)), []string{"mcp", "offline_access"}) || st.Expiry.Before(time.Now()) {
 		t.Errorf("GetStatus = %+v", st)
 	}
@@ -78,19 +78,19 @@ func TestOAuthLoginThenReuse(t *testing.T) {
 }
 
 func TestOAuthRefreshOnExpiry(t *testing.T) {
-	e := newMCPEnv(t, envOptions{auth: true})
-	e.as.ttl = time.Second // refreshed once half of it has passed
+	// Access tokens are refreshed once half their lifetime has passed.
+	e := newMCPEnv(t, envOptions{auth: true, as: remotetest.AuthOptions{AccessTTL: time.Second}})
 	cl := newClient(t)
 	c := dial(t, cl.options(e.URL))
 	handshake(t, c)
-	if got := e.as.count("refresh"); got != 0 {
+	if got := e.as.Count(remotetest.CountRefresh); got != 0 {
 		t.Errorf("refresh grants right after login = %d, want 0", got)
 	}
 	for i := range 3 {
 		time.Sleep(600 * time.Millisecond)
 		callEcho(t, c, i)
 	}
-	if got := e.as.count("refresh"); got < 3 {
+	if got := e.as.Count(remotetest.CountRefresh); got < 3 {
 		t.Errorf("refresh grants = %d, want at least 3 (one per request with a half-expired token)", got)
 	}
 	if got := cl.browser.opened(); got != 1 {
@@ -107,7 +107,7 @@ func TestOAuthRevokedRefreshTokenRelogin(t *testing.T) {
 	c.Close()
 	oldRefresh := cl.store.get("oauth.test.refresh")
 
-	e.as.revokeAllRefresh()
+	e.as.RevokeAllRefresh()
 	c2 := dial(t, cl.options(e.URL))
 	handshake(t, c2)
 	callEcho(t, c2, 1)
@@ -118,7 +118,7 @@ func TestOAuthRevokedRefreshTokenRelogin(t *testing.T) {
 		t.Errorf("stored refresh token was not replaced")
 	}
 	// The stored dynamic registration was reused for the new login.
-	if got := e.as.count("register"); got != 1 {
+	if got := e.as.Count(remotetest.CountRegister); got != 1 {
 		t.Errorf("dynamic registrations = %d, want 1", got)
 	}
 	cl.assertNoSecrets(t, e.as)
@@ -127,28 +127,28 @@ func TestOAuthRevokedRefreshTokenRelogin(t *testing.T) {
 func TestOAuthRefusals(t *testing.T) {
 	tests := []struct {
 		name        string
-		setup       func(*mcpEnv, *client)
+		as          remotetest.AuthOptions
+		tamperState bool
 		interactive bool
 		wantInError string
 		wantBrowser int
 	}{
 		{
 			name:        "state mismatch",
-			setup:       func(_ *mcpEnv, cl *client) { cl.browser.tamperState = true },
+			tamperState: true,
 			interactive: true,
 			wantInError: "state does not match",
 			wantBrowser: 1,
 		},
 		{
 			name:        "issuer mismatch",
-			setup:       func(e *mcpEnv, _ *client) { e.as.wrongIss = "https://evil.example" },
+			as:          remotetest.AuthOptions{WrongIssuer: "https://evil.example"},
 			interactive: true,
 			wantInError: "does not match expected issuer",
 			wantBrowser: 1,
 		},
 		{
 			name:        "not interactive",
-			setup:       func(*mcpEnv, *client) {},
 			interactive: false,
 			wantInError: "run `mcp-sandbox login test`",
 			wantBrowser: 0,
@@ -156,9 +156,9 @@ func TestOAuthRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newMCPEnv(t, envOptions{auth: true})
+			e := newMCPEnv(t, envOptions{auth: true, as: tt.as})
 			cl := newClient(t)
-			tt.setup(e, cl)
+			cl.browser.tamperState = tt.tamperState
 			opts := cl.options(e.URL)
 			opts.Interactive = tt.interactive
 			c := dial(t, opts)
@@ -170,7 +170,7 @@ func TestOAuthRefusals(t *testing.T) {
 			if got := cl.browser.opened(); got != tt.wantBrowser {
 				t.Errorf("browser opened %d times, want %d", got, tt.wantBrowser)
 			}
-			if got := e.as.count("code"); got != 0 {
+			if got := e.as.Count(remotetest.CountCode); got != 0 {
 				t.Errorf("authorization codes exchanged = %d, want 0", got)
 			}
 			if v := cl.store.get("oauth.test.refresh"); v != "" {
@@ -219,7 +219,7 @@ func TestOAuthConcurrentDialsShareOneLogin(t *testing.T) {
 	if got := cl.browser.opened(); got != 1 {
 		t.Errorf("browser opened %d times, want 1", got)
 	}
-	if got := e.as.count("register"); got != 1 {
+	if got := e.as.Count(remotetest.CountRegister); got != 1 {
 		t.Errorf("registrations = %d, want 1", got)
 	}
 	cl.assertNoSecrets(t, e.as)
@@ -250,9 +250,7 @@ func TestLoginLogout(t *testing.T) {
 	if err := Logout(context.Background(), opts); err != nil {
 		t.Fatalf("Logout: %v", err)
 	}
-	e.as.mu.Lock()
-	revoked := append([]string(nil), e.as.revoked...)
-	e.as.mu.Unlock()
+	revoked := e.as.Revoked()
 	if diff := cmp.Diff(revoked, []string{refresh}); diff != "" {
 		t.Errorf("revoked tokens (-got +want):\n%s", diff)
 	}
@@ -322,8 +320,7 @@ func TestOAuthScopeStepUp(t *testing.T) {
 }
 
 func TestOAuthScopeStepUpIsBounded(t *testing.T) {
-	e := newMCPEnv(t, envOptions{auth: true, stepUp: "write"})
-	e.as.withhold = "write"
+	e := newMCPEnv(t, envOptions{auth: true, stepUp: "write", as: remotetest.AuthOptions{Withhold: "write"}})
 	cl := newClient(t)
 	c := dial(t, cl.options(e.URL))
 	handshake(t, c)
@@ -335,4 +332,37 @@ func TestOAuthScopeStepUpIsBounded(t *testing.T) {
 	if got, want := cl.browser.opened(), 1+maxAuthRounds; got != want {
 		t.Errorf("browser opened %d times, want %d", got, want)
 	}
+}
+
+// TestOAuthTokenEchoIsScrubbed: a server that echoes the bearer token it
+// received (here the header tool, in text and structured content) cannot
+// show it to the host.
+func TestOAuthTokenEchoIsScrubbed(t *testing.T) {
+	e := newMCPEnv(t, envOptions{auth: true})
+	cl := newClient(t)
+	c := dial(t, cl.options(e.URL))
+	handshake(t, c)
+	resp, _ := rpc(t, c, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"header","arguments":{"name":"Authorization"}}}`)
+	result, rpcErr := resultOf(t, resp)
+	if rpcErr != nil {
+		t.Fatalf("tools/call = %s", resp)
+	}
+	want := map[string]any{"name": "Authorization", "value": "Bearer [redacted:oauth-token]"}
+	if diff := cmp.Diff(result["structuredContent"], want); diff != "" {
+		t.Errorf("structured content (-got +want):\n%s", diff)
+	}
+	if !strings.Contains(resp, `"text":"Authorization: Bearer [redacted:oauth-token]"`) {
+		t.Errorf("text content not scrubbed: %s", resp)
+	}
+	// The server did get the real token: the scrub is on the way back.
+	var sawBearer bool
+	for _, r := range e.Requests() {
+		if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer at-") {
+			sawBearer = true
+		}
+	}
+	if !sawBearer {
+		t.Error("the server never received a bearer token")
+	}
+	cl.assertNoSecrets(t, e.as, resp)
 }

@@ -50,6 +50,10 @@ type AuthOptions struct {
 	// Withhold is a scope the server never grants, even when asked for it.
 	// Empty grants whatever is asked.
 	Withhold string
+	// ConsentDelay is how long the authorization endpoint waits before it
+	// redirects, like a user reading the consent page. Zero redirects at
+	// once.
+	ConsentDelay time.Duration
 }
 
 // An AuthServer is a small OAuth 2.1 authorization server on loopback:
@@ -185,16 +189,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (as *AuthServer) metadata(w http.ResponseWriter, _ *http.Request) {
 	u := as.srv.URL
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                as.srv.URL,
-		"authorization_endpoint":                u + "/authorize",
-		"token_endpoint":                        u + "/token",
-		"registration_endpoint":                 u + "/register",
-		"revocation_endpoint":                   u + "/revoke",
-		"response_types_supported":              []string{"code"},
-		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_post"},
-		"scopes_supported":                      []string{"mcp", "offline_access"},
+		"issuer":                                         as.srv.URL,
+		"authorization_endpoint":                         u + "/authorize",
+		"token_endpoint":                                 u + "/token",
+		"registration_endpoint":                          u + "/register",
+		"revocation_endpoint":                            u + "/revoke",
+		"response_types_supported":                       []string{"code"},
+		"grant_types_supported":                          []string{"authorization_code", "refresh_token"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"token_endpoint_auth_methods_supported":          []string{"client_secret_post"},
+		"scopes_supported":                               []string{"mcp", "offline_access"},
 		"authorization_response_iss_parameter_supported": true,
 	})
 }
@@ -231,6 +235,13 @@ func (as *AuthServer) authorize(w http.ResponseWriter, r *http.Request) {
 	if err != nil || redirect.Hostname() != "127.0.0.1" {
 		http.Error(w, "bad redirect_uri", http.StatusBadRequest)
 		return
+	}
+	if d := as.opts.ConsentDelay; d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	code := randToken("code-")
 	scopes := slices.DeleteFunc(strings.Fields(q.Get("scope")), func(s string) bool { return s == as.opts.Withhold })

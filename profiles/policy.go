@@ -156,7 +156,26 @@ func (p *Policy) Prompt(name string) Decision { return p.decide(Prompts, name) }
 
 // Resource decides whether the resource (or resource template) with this
 // URI is visible and readable.
-func (p *Policy) Resource(uri string) Decision { return p.decide(Resources, uri) }
+//
+// When the profile has resource rules, the URI is first put in canonical form
+// (escapes of unreserved characters decoded), and a URI whose path could
+// be read as another path (".." or "." segments, "//", encoded or back
+// slashes) is hidden: a server that cleans paths must not be led out of an
+// allowed directory or into a denied one.
+func (p *Policy) Resource(uri string) Decision {
+	if p == nil {
+		return p.decide(Resources, uri)
+	}
+	kr := &p.kinds[Resources]
+	if len(kr.allow) == 0 && len(kr.deny) == 0 {
+		return p.decide(Resources, uri)
+	}
+	canon, err := canonicalURI(uri)
+	if err != nil {
+		return Decision{Allowed: false, Rule: "the URI " + err.Error()}
+	}
+	return p.decide(Resources, canon)
+}
 
 // Decide is Tool, Prompt or Resource by kind.
 func (p *Policy) Decide(k Kind, name string) Decision { return p.decide(k, name) }

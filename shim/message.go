@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"strings"
 )
 
@@ -19,7 +20,14 @@ type message struct {
 	params    []byte
 	result    []byte
 	err       []byte
+	// ambiguous is set when a top-level key differs from an envelope key
+	// only in case ("ID", "Method"): a peer decoding case-insensitively, as
+	// Go's encoding/json does, could read that one instead.
+	ambiguous bool
 }
+
+// envelopeKeys are the members the relay reads at the top level.
+var envelopeKeys = []string{"jsonrpc", "id", "method", "params", "result", "error"}
 
 func (m *message) isRequest() bool      { return m.hasMethod && m.id != nil }
 func (m *message) isNotification() bool { return m.hasMethod && m.id == nil }
@@ -52,6 +60,12 @@ func parseMessage(raw []byte) (*message, error) {
 			m.result = val
 		case "error":
 			m.err = val
+		default:
+			for _, k := range envelopeKeys {
+				if key != k && strings.EqualFold(key, k) {
+					m.ambiguous = true
+				}
+			}
 		}
 	})
 	if !ok {
@@ -292,10 +306,50 @@ func skipValue(b []byte, i int) int {
 // idKey turns a raw JSON-RPC id into a map key. Two spellings of the same id
 // ("a" and "\u0061") meet at one key; the raw bytes are kept elsewhere for the
 // answer.
+//
+// Numbers are keyed by their exact value, so 1, 1.0 and 1e0 meet too: a
+// server may echo a number in another spelling than the host sent it.
 func idKey(raw []byte) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
 		return "s" + decodeKey(raw)
 	}
-	return "n" + string(raw)
+	// 256 bits keep every id a client would use exact; 'g' with the
+	// shortest precision spells each value one way, and stays short even
+	// for 1e100000000.
+	if f, _, err := big.ParseFloat(string(raw), 10, 256, big.ToNearestEven); err == nil {
+		return "n" + f.Text('g', -1)
+	}
+	return "x" + string(raw)
+}
+
+// hasCaseVariant reports whether the object raw has a key that equals key
+// only when case is ignored.
+func hasCaseVariant(raw []byte, key string) bool {
+	found := false
+	eachMember(raw, func(k string, _ []byte) {
+		if k != key && strings.EqualFold(k, key) {
+			found = true
+		}
+	})
+	return found
+}
+
+// dropCaseVariants returns a copy of the object raw without the members whose
+// key equals key only when case is ignored.
+func dropCaseVariants(raw []byte, key string) []byte {
+	out := []byte{'{'}
+	n := 0
+	eachMember(raw, func(k string, v []byte) {
+		if k != key && strings.EqualFold(k, key) {
+			return
+		}
+		if n > 0 {
+			out = append(out, ',')
+		}
+		kb, _ := json.Marshal(k)
+		out = append(append(append(out, kb...), ':'), v...)
+		n++
+	})
+	return append(out, '}')
 }

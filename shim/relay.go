@@ -247,10 +247,26 @@ func (r *Relay) handleHostMessage(host, upstream Conn, raw []byte) {
 		r.reply(host, errorMessage(nil, codeInvalidRequest, "Invalid Request: "+err.Error()))
 		return
 	}
+	if m.ambiguous {
+		// {"id":1,"Method":"tools/call",…} means nothing to us but a
+		// tools/call to a server that matches keys case-insensitively.
+		r.reply(host, errorMessage(validID(m.id), codeInvalidRequest, "Invalid Request: a top-level key differs from jsonrpc, id, method, params, result or error only in case"))
+		return
+	}
 	switch {
 	case m.isRequest():
+		if validID(m.id) == nil {
+			r.reply(host, errorMessage(nil, codeInvalidRequest, "Invalid Request: id must be a string, a number or null"))
+			return
+		}
 		r.hostRequest(host, upstream, m)
 	case m.isNotification():
+		if policed(m.method) {
+			// Without an id there is no answer to send, and a server may
+			// still act on it: such a call is never forwarded.
+			r.log.Info().Str("method", m.method).Msg("dropped a notification for a method the profile governs")
+			return
+		}
 		r.forward(host, upstream, m, nil)
 		if m.method == "notifications/initialized" {
 			r.markInitialized(host)
@@ -294,6 +310,34 @@ func (r *Relay) hostRequest(host, upstream Conn, m *message) {
 		c.target, c.args = name, member(m.params, "arguments")
 		dd := pol.Prompt(name)
 		d = &dd
+	case "completion/complete":
+		// Completions name a prompt or a resource template; a hidden one
+		// must not leak its arguments' values.
+		ref := member(m.params, "ref")
+		typ, _ := stringMember(ref, "type")
+		switch typ {
+		case "ref/prompt":
+			name, ok := stringMember(ref, "name")
+			if !ok {
+				r.reply(host, errorMessage(m.id, codeInvalidParams, `Invalid params: completion/complete needs a string ref.name`))
+				return
+			}
+			c.target = name
+			dd := pol.Prompt(name)
+			d = &dd
+		case "ref/resource":
+			uri, ok := stringMember(ref, "uri")
+			if !ok {
+				r.reply(host, errorMessage(m.id, codeInvalidParams, `Invalid params: completion/complete needs a string ref.uri`))
+				return
+			}
+			c.target = uri
+			dd := pol.Resource(uri)
+			d = &dd
+		default:
+			r.reply(host, errorMessage(m.id, codeInvalidParams, `Invalid params: completion/complete needs ref.type "ref/prompt" or "ref/resource"`))
+			return
+		}
 	case "resources/read", "resources/subscribe", "resources/unsubscribe":
 		uri, ok := stringMember(m.params, "uri")
 		if !ok {
@@ -318,9 +362,41 @@ func (r *Relay) hostRequest(host, upstream Conn, m *message) {
 	// before WriteMessage returns.
 	key := idKey(m.id)
 	r.mu.Lock()
-	r.pending[key] = c
+	_, dup := r.pending[key]
+	if !dup {
+		r.pending[key] = c
+	}
 	r.mu.Unlock()
+	if dup {
+		// Two requests in flight under one id would make their answers
+		// indistinguishable, and the second must not inherit the first's
+		// treatment.
+		r.reply(host, errorMessage(m.id, codeInvalidRequest, "Invalid Request: id "+string(m.id)+" is already used by a request in flight"))
+		return
+	}
 	r.forward(host, upstream, m, c)
+}
+
+// policed reports whether the profile decides on requests of this method.
+func policed(method string) bool {
+	switch method {
+	case "tools/call", "prompts/get", "resources/read", "resources/subscribe", "resources/unsubscribe", "completion/complete":
+		return true
+	}
+	return false
+}
+
+// validID returns id if it is a valid JSON-RPC request id (string, number
+// or null), else nil.
+func validID(id []byte) []byte {
+	if len(id) == 0 {
+		return nil
+	}
+	switch id[0] {
+	case '"', 'n', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return id
+	}
+	return nil
 }
 
 func blockedMessage(method, target, profile, rule string) string {
@@ -330,6 +406,8 @@ func blockedMessage(method, target, profile, rule string) string {
 		what = "prompt"
 	case "resources/read", "resources/subscribe", "resources/unsubscribe":
 		what = "resource"
+	case "completion/complete":
+		what = "completion target"
 	}
 	return fmt.Sprintf("%s %q is not available: blocked by profile %q (%s)", what, target, profile, rule)
 }
@@ -423,13 +501,29 @@ func (r *Relay) handleUpstream(host Conn, raw []byte) {
 		r.log.Warn().Int("bytes", len(raw)).Msg("server sent a message without method or id; dropped")
 		return
 	}
+	if m.ambiguous {
+		// A host decoding case-insensitively could read "Result" instead
+		// of the "result" the profile filtered.
+		r.log.Warn().Msg("server sent a message with an envelope key in another case; dropped")
+		if c := r.takePending(m.id); c != nil {
+			r.reply(host, errorMessage(c.id, codeInternalError, "mcp-sandbox: "+r.opts.Server+": the server's answer was ambiguous and was dropped"))
+			r.checkDrained()
+		}
+		return
+	}
 	out := raw
 	switch {
 	case m.isResponse():
 		c := r.takePending(m.id)
-		if c != nil {
-			out = r.response(m, c)
+		if c == nil {
+			// No request of the host's is waiting for it: a late answer
+			// after the host gave up, or an id the server spelled
+			// differently. Its method is unknown, so the profile could
+			// not be applied: never forward it.
+			r.log.Warn().Str("id", string(m.id)).Msg("server answered a request that is not pending; dropped")
+			return
 		}
+		out = r.response(m, c)
 	case m.isNotification():
 		if m.method == "notifications/resources/updated" {
 			uri, ok := stringMember(m.params, "uri")
@@ -513,6 +607,12 @@ func (r *Relay) initializeResult(result []byte) []byte {
 // hides, and returns the message with the filtered result. Pagination fields
 // such as nextCursor are kept as they are.
 func filterList(raw, result []byte, listKey, nameKey string, decide func(string) profiles.Decision) []byte {
+	if hasCaseVariant(result, listKey) {
+		// "Tools" beside "tools": a case-insensitive host might read the
+		// unfiltered one. Drop every variant but the exact key.
+		result = dropCaseVariants(result, listKey)
+		raw = setMember(raw, "result", result)
+	}
 	list := member(result, listKey)
 	if list == nil {
 		return raw

@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// TestConcurrentBothWays sends many requests from both sides at once; every
-// answer must reach the side that asked, under the id it asked with.
+// TestConcurrentBothWays sends many requests from both sides at once, with
+// the same ids in both directions; every answer must reach the side that
+// asked, under the id it asked with.
 func TestConcurrentBothWays(t *testing.T) {
 	h := startRelay(t, Options{Server: "s"})
 	const n = 200
@@ -55,7 +56,7 @@ func TestConcurrentBothWays(t *testing.T) {
 	hostAsked, serverAsked := map[string]bool{}, map[string]bool{}
 	var hostGot, serverGot int
 	for i := 0; i < n; i++ {
-		id := fmt.Sprintf(`"h%d"`, i)
+		id := fmt.Sprint(i)
 		hostAsked[id] = true
 		sid := fmt.Sprint(i)
 		serverAsked[sid] = true
@@ -65,7 +66,7 @@ func TestConcurrentBothWays(t *testing.T) {
 	go echo(h.server, "server", serverAsked, &smu, &serverGot)
 	go func() {
 		for i := 0; i < n; i++ {
-			h.host.WriteMessage([]byte(fmt.Sprintf(`{"jsonrpc":"2.0","id":"h%d","method":"x/y"}`, i)))
+			h.host.WriteMessage([]byte(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"x/y"}`, i)))
 		}
 	}()
 	go func() {

@@ -16,8 +16,12 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// maxStderrLine bounds one logged stderr line; longer lines are split.
-const maxStderrLine = 64 << 10
+// maxStderrLine bounds one logged stderr line; the rest of a longer line is
+// dropped, and so are the last stderrGuard bytes kept (see lineWriter).
+const (
+	maxStderrLine = 1 << 20
+	stderrGuard   = 64 << 10
+)
 
 // errContainerClosed is what Stdout readers see after Close abandoned the
 // rest of the output.
@@ -76,7 +80,7 @@ func newContainer(l *Launcher, spec Spec, id, name string, hj types.HijackedResp
 	}
 	logger := l.log.With().Str("server", spec.Name).Str("stream", "stderr").Logger()
 	redact := spec.Redact
-	stderr := newLineWriter(maxStderrLine, func(line []byte) {
+	stderr := newLineWriter(maxStderrLine, stderrGuard, func(line []byte) {
 		s := string(line)
 		if redact != nil {
 			s = redact(s)

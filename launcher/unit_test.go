@@ -134,13 +134,15 @@ func TestLineWriter(t *testing.T) {
 		{name: "crlf trimmed", writes: []string{"x\r\n"}, want: []string{"x"}},
 		{name: "empty line kept", writes: []string{"\n"}, want: []string{""}},
 		{name: "unterminated tail flushed", writes: []string{"a\ntail"}, want: []string{"a", "tail"}},
-		{name: "long line split at max", writes: []string{"0123456789", "ab\n"}, want: []string{"01234", "56789", "ab"}},
+		{name: "long line cut before the guard", writes: []string{"0123456789", "ab\n", "next\n"}, want: []string{"0123" + truncMarker, "next"}},
+		{name: "long line across many writes", writes: []string{"012", "345", "678", "\nz\n"}, want: []string{"0123" + truncMarker, "z"}},
+		{name: "long tail without newline", writes: []string{"0123456789"}, want: []string{"0123" + truncMarker}},
 		{name: "exactly max", writes: []string{"01234\n"}, want: []string{"01234"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			w := newLineWriter(5, func(b []byte) { got = append(got, string(b)) })
+			w := newLineWriter(5, 1, func(b []byte) { got = append(got, string(b)) })
 			for _, s := range tt.writes {
 				n, err := w.Write([]byte(s))
 				if err != nil || n != len(s) {

@@ -89,8 +89,8 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 }
 
 // watchConfig re-reads the configuration when it changes and swaps the
-// server's policy in the relay. Changes that need a new container are
-// reported, not applied.
+// server's policy in the relay. A change that needs a new container (or
+// connection) is reported and nothing of it is applied, the policy included.
 func watchConfig(ctx context.Context, log zerolog.Logger, sess *session, override string, relay *shim.Relay) {
 	err := profiles.Watch(ctx, sess.cfg.Path, profiles.WatchOptions{Current: sess.cfg}, func(cfg *profiles.Config) {
 		srv, err := cfg.Server(sess.srv.Name)
@@ -104,7 +104,10 @@ func watchConfig(ctx context.Context, log zerolog.Logger, sess *session, overrid
 			return
 		}
 		if sess.srv.NeedsRestart(srv) {
-			log.Warn().Msg("the configuration changed the server's container or connection; restart the host's server to apply that (the profile change is applied now)")
+			// Nothing is applied half-way: a profile written for the new
+			// container must not govern the old one.
+			log.Warn().Msg("the configuration changed the server's container or connection; restart the server in the host to apply it (the policy stays as it was until then)")
+			return
 		}
 		relay.SetPolicy(pol)
 		log.Info().Str("profile", pol.Name()).Msg("configuration reloaded")

@@ -192,9 +192,12 @@ func (o Options) settings() (*settings, error) {
 }
 
 // defaultHTTPClient has connection-level timeouts only: a response may be a
-// long-lived SSE stream.
+// long-lived SSE stream. It follows redirects only within one origin: Go
+// re-sends custom headers (our static "secret:" headers among them) to
+// whatever host a redirect names, and MCP traffic has no business moving
+// elsewhere either.
 func defaultHTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
+	return &http.Client{CheckRedirect: sameOriginRedirect, Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
@@ -227,4 +230,16 @@ func safeName(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// sameOriginRedirect refuses a redirect to another scheme, host or port.
+func sameOriginRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	from := via[0].URL
+	if req.URL.Scheme != from.Scheme || req.URL.Host != from.Host {
+		return fmt.Errorf("refusing a redirect from %s://%s to another origin (%s://%s)", from.Scheme, from.Host, req.URL.Scheme, req.URL.Host)
+	}
+	return nil
 }

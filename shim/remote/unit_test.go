@@ -3,7 +3,10 @@ package remote
 import (
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,5 +251,46 @@ func TestSystemBrowserOutputGoesToErrOut(t *testing.T) {
 	}
 	if err := b.Open(t.Context(), "file:///etc/passwd"); err == nil {
 		t.Error("Open(file://) succeeded")
+	}
+}
+
+func TestRedirectToAnotherOriginRefused(t *testing.T) {
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Api-Key") != "" {
+			leaked.Store(true)
+		}
+	}))
+	defer other.Close()
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/same" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if r.URL.Path == "/local" {
+			http.Redirect(w, r, "/same", http.StatusTemporaryRedirect)
+			return
+		}
+		http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
+	}))
+	defer origin.Close()
+	c := defaultHTTPClient()
+	get := func(path string) error {
+		req, _ := http.NewRequest("GET", origin.URL+path, nil)
+		req.Header.Set("X-Api-Key", "sk-live-SECRETSECRET")
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	if err := get("/local"); err != nil {
+		t.Errorf("redirect within the origin: %v", err)
+	}
+	if err := get("/away"); err == nil || !strings.Contains(err.Error(), "another origin") {
+		t.Errorf("redirect to another origin: got %v, want a refusal", err)
+	}
+	if leaked.Load() {
+		t.Error("the static header reached another origin")
 	}
 }

@@ -26,7 +26,7 @@ func BenchmarkSandboxVsDockerCLI(b *testing.B) {
 
 	sandboxCmd := func() *exec.Cmd {
 		cmd := exec.Command(binary, "run", "probe", "--config", e.config, "--no-watch", "--log-level", "warn")
-		cmd.Env = append(cmd.Environ(), "MCP_SANDBOX_KEYCHAIN_SERVICE="+e.service)
+		cmd.Env = append(cmd.Environ(), "MCP_SANDBOX_KEYCHAIN_SERVICE="+e.service, os.Getenv("BENCH_EXTRA_ENV"))
 		return cmd
 	}
 	dockerCmd := func() *exec.Cmd {

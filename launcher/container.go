@@ -2,6 +2,7 @@ package launcher
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/rs/zerolog"
 )
 
@@ -40,7 +40,7 @@ type Container struct {
 
 	hj     types.HijackedResponse
 	stdin  *stdinWriter
-	stdout *io.PipeReader
+	stdout *demuxReader
 
 	demuxDone chan struct{}
 
@@ -57,11 +57,20 @@ type Container struct {
 	closeErr  error
 }
 
-// newContainer wires the attach stream: stdout into a pipe, stderr into the
-// log. It starts the demultiplexer, which is idle until the container runs.
+// newContainer wires the attach stream: stdout to the caller through a
+// demultiplexing reader, stderr into the log.
 func newContainer(l *Launcher, spec Spec, id, name string, hj types.HijackedResponse) *Container {
-	pr, pw := io.Pipe()
 	waitCtx, waitCancel := context.WithCancel(context.Background())
+	logger := l.log.With().Str("server", spec.Name).Str("stream", "stderr").Logger()
+	redact := spec.Redact
+	stderr := newLineWriter(maxStderrLine, stderrGuard, func(line []byte) {
+		s := string(line)
+		if redact != nil {
+			s = redact(s)
+		}
+		logger.Info().Msg(s)
+	})
+	demuxDone := make(chan struct{})
 	c := &Container{
 		id:         id,
 		name:       name,
@@ -72,27 +81,12 @@ func newContainer(l *Launcher, spec Spec, id, name string, hj types.HijackedResp
 		stopAfter:  l.stopAfter,
 		hj:         hj,
 		stdin:      &stdinWriter{hj: hj},
-		stdout:     pr,
-		demuxDone:  make(chan struct{}),
+		stdout:     newDemuxReader(hj.Reader, stderr, demuxDone),
+		demuxDone:  demuxDone,
 		waitCtx:    waitCtx,
 		waitCancel: waitCancel,
 		exited:     make(chan struct{}),
 	}
-	logger := l.log.With().Str("server", spec.Name).Str("stream", "stderr").Logger()
-	redact := spec.Redact
-	stderr := newLineWriter(maxStderrLine, stderrGuard, func(line []byte) {
-		s := string(line)
-		if redact != nil {
-			s = redact(s)
-		}
-		logger.Info().Msg(s)
-	})
-	go func() {
-		defer close(c.demuxDone)
-		_, err := stdcopy.StdCopy(&stdoutSink{pw: pw}, stderr, hj.Reader)
-		stderr.Flush()
-		pw.CloseWithError(err) // nil means io.EOF for the reader
-	}()
 	return c
 }
 
@@ -114,9 +108,10 @@ func (c *Container) watchExit() {
 	}()
 }
 
-// stopBackground ends the demultiplexer of a container that never started.
+// stopBackground ends the attach stream of a container that never started.
 func (c *Container) stopBackground() {
 	c.hj.Close()
+	c.stdout.abandon()
 	c.waitCancel()
 }
 
@@ -170,7 +165,7 @@ func (c *Container) teardown(ctx context.Context) error {
 		// Stop reading for the caller first: a server blocked writing to
 		// an unread stdout holds up the engine's stop until its output
 		// stream drains.
-		c.stdout.CloseWithError(errContainerClosed)
+		c.stdout.abandon()
 		secs := int(math.Ceil(c.stopAfter.Seconds()))
 		if err := c.api.ContainerStop(ctx, c.id, container.StopOptions{Timeout: &secs}); err != nil {
 			errs = append(errs, fmt.Errorf("stop %s: %w", shortID(c.id), err))
@@ -183,7 +178,7 @@ func (c *Container) teardown(ctx context.Context) error {
 	select {
 	case <-c.demuxDone:
 	case <-time.After(500 * time.Millisecond):
-		c.stdout.CloseWithError(errContainerClosed)
+		c.stdout.abandon()
 		select {
 		case <-c.demuxDone:
 		case <-time.After(2 * time.Second):
@@ -241,19 +236,116 @@ func (w *stdinWriter) Close() error {
 	return w.err
 }
 
-// stdoutSink feeds the stdout pipe until its reader goes away, then discards,
-// so that the demultiplexer keeps delivering stderr. Only the demultiplexer
-// goroutine uses it.
-type stdoutSink struct {
-	pw     *io.PipeWriter
-	failed bool
+// A demuxReader hands the container's stdout to its reader and logs stderr,
+// demultiplexing the attach stream in the reader's own goroutine: no pipe and
+// no extra goroutine stand between the engine and the relay, which saves a
+// hand-off per message. When the reader goes away (abandon), a goroutine of
+// its own drains the rest, so stderr is still logged and a server blocked on
+// an unread stdout does not hold up the engine's stop.
+//
+// The stream is the engine's: frames of an 8-byte header (stream, 0, 0, 0,
+// big-endian length) and a payload, stdout and stderr interleaved.
+type demuxReader struct {
+	mu     sync.Mutex // one reader of r at a time: the caller, or the drain
+	r      io.Reader
+	stderr *lineWriter
+	left   int // stdout bytes left in the current frame
+	err    error
+	hdr    [8]byte
+
+	abandoned atomic.Bool
+	drainOnce sync.Once
+	done      chan struct{} // closed when the stream has ended
+	doneOnce  sync.Once
 }
 
-func (s *stdoutSink) Write(p []byte) (int, error) {
-	if !s.failed {
-		if _, err := s.pw.Write(p); err != nil {
-			s.failed = true
+func newDemuxReader(r io.Reader, stderr *lineWriter, done chan struct{}) *demuxReader {
+	return &demuxReader{r: r, stderr: stderr, done: done}
+}
+
+// Read returns stdout bytes. It ends with io.EOF when the stream ends, and
+// with errContainerClosed after abandon.
+func (d *demuxReader) Read(p []byte) (int, error) {
+	if d.abandoned.Load() {
+		return 0, errContainerClosed
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.abandoned.Load() {
+		return 0, errContainerClosed
+	}
+	return d.read(p)
+}
+
+// read is Read with d.mu held.
+func (d *demuxReader) read(p []byte) (int, error) {
+	for d.left == 0 {
+		if d.err != nil {
+			return 0, d.err
+		}
+		if _, err := io.ReadFull(d.r, d.hdr[:]); err != nil {
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF
+			}
+			d.end(err)
+			return 0, d.err
+		}
+		size := int(binary.BigEndian.Uint32(d.hdr[4:]))
+		switch d.hdr[0] {
+		case 0, 1: // stdin (as the engine labels some stdout), stdout
+			d.left = size
+		case 2: // stderr
+			if _, err := io.CopyN(d.stderr, d.r, int64(size)); err != nil {
+				d.end(err)
+				return 0, d.err
+			}
+		default: // the engine's own error
+			msg := make([]byte, size)
+			if _, err := io.ReadFull(d.r, msg); err != nil {
+				d.end(err)
+				return 0, d.err
+			}
+			d.end(fmt.Errorf("engine: %s", msg))
+			return 0, d.err
 		}
 	}
-	return len(p), nil
+	n, err := d.r.Read(p[:min(len(p), d.left)])
+	d.left -= n
+	if err != nil && n == 0 {
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		d.end(err)
+		return 0, d.err
+	}
+	return n, nil
+}
+
+// end records the end of the stream, flushes stderr and closes done.
+func (d *demuxReader) end(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+	d.doneOnce.Do(func() {
+		d.stderr.Flush()
+		close(d.done)
+	})
+}
+
+// abandon makes Read fail from now on and drains the rest of the stream in
+// the background. It is safe to call more than once.
+func (d *demuxReader) abandon() {
+	d.abandoned.Store(true)
+	d.drainOnce.Do(func() {
+		go func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			buf := make([]byte, 32<<10)
+			for {
+				if _, err := d.read(buf); err != nil {
+					return
+				}
+			}
+		}()
+	})
 }

@@ -3,6 +3,7 @@ package launcher
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
@@ -374,3 +377,65 @@ func TestCopyProgress(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func frame(stream byte, payload string) []byte {
+	b := []byte{stream, 0, 0, 0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(b[4:], uint32(len(payload)))
+	return append(b, payload...)
+}
+
+func TestDemuxReader(t *testing.T) {
+	var stream []byte
+	stream = append(stream, frame(1, "hello ")...)
+	stream = append(stream, frame(2, "log line\npartial")...)
+	stream = append(stream, frame(1, "world\n")...)
+	stream = append(stream, frame(2, " end\n")...)
+	var lines []string
+	stderr := newLineWriter(1<<10, 0, func(b []byte) { lines = append(lines, string(b)) })
+	done := make(chan struct{})
+	d := newDemuxReader(bytes.NewReader(stream), stderr, done)
+	got, err := io.ReadAll(iotest.OneByteReader(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "hello world\n" {
+		t.Errorf("stdout %q, want %q", got, "hello world\n")
+	}
+	if diff := cmp.Diff(lines, []string{"log line", "partial end"}); diff != "" {
+		t.Errorf("stderr lines (-got +want):\n%s", diff)
+	}
+	select {
+	case <-done:
+	default:
+		t.Error("done not closed at the end of the stream")
+	}
+
+	// The engine's own error ends the stream with it.
+	d = newDemuxReader(bytes.NewReader(append(frame(1, "x"), frame(3, "boom")...)), stderr, make(chan struct{}))
+	if _, err := io.ReadAll(d); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("system error frame: got %v", err)
+	}
+
+	// After abandon, reads fail and the rest is drained in the background.
+	pr, pw := io.Pipe()
+	done = make(chan struct{})
+	lines = nil
+	d = newDemuxReader(pr, stderr, done)
+	go func() {
+		pw.Write(frame(1, "unread stdout"))
+		pw.Write(frame(2, "tail of stderr\n"))
+		pw.Close()
+	}()
+	d.abandon()
+	if _, err := d.Read(make([]byte, 10)); err != errContainerClosed {
+		t.Errorf("Read after abandon: %v, want errContainerClosed", err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("abandoned stream not drained")
+	}
+	if diff := cmp.Diff(lines, []string{"tail of stderr"}); diff != "" {
+		t.Errorf("stderr after abandon (-got +want):\n%s", diff)
+	}
+}

@@ -314,6 +314,10 @@ func idKey(raw []byte) string {
 	if len(raw) > 0 && raw[0] == '"' {
 		return "s" + decodeKey(raw)
 	}
+	if plainInt(raw) {
+		// The common case, already in canonical form.
+		return "n" + string(raw)
+	}
 	// 256 bits keep every id a client would use exact; 'g' with the
 	// shortest precision spells each value one way, and stays short even
 	// for 1e100000000.
@@ -352,4 +356,18 @@ func dropCaseVariants(raw []byte, key string) []byte {
 		n++
 	})
 	return append(out, '}')
+}
+
+// plainInt reports whether raw is a JSON integer without sign, fraction or
+// exponent, short enough to be spelled only one way.
+func plainInt(raw []byte) bool {
+	if len(raw) == 0 || len(raw) > 18 || (raw[0] == '0' && len(raw) > 1) {
+		return false
+	}
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

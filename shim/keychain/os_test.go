@@ -41,7 +41,7 @@ func osStore(t *testing.T) *Store {
 		if os.Getenv("MCP_SANDBOX_REQUIRE_KEYCHAIN") == "1" {
 			t.Fatalf("OS keychain required (MCP_SANDBOX_REQUIRE_KEYCHAIN=1) but the probe failed: %v", err)
 		}
-		t.Skipf("skipping: no OS keychain answers (probe: %v); on Linux run a Secret Service (see /work/shared/ci/keychain.sh), set MCP_SANDBOX_REQUIRE_KEYCHAIN=1 to fail instead", err)
+		t.Skipf("skipping: no OS keychain answers (probe: %v); on Linux run a Secret Service (see .ci/keychain.sh), set MCP_SANDBOX_REQUIRE_KEYCHAIN=1 to fail instead", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -163,3 +163,54 @@ func BenchmarkReloadToListChanged(b *testing.B) {
 			p50.Round(time.Millisecond/10), p95.Round(time.Millisecond/10), pct(lat, 100).Round(time.Millisecond/10))
 	}
 }
+
+// BenchmarkStdioBoundary measures what crossing a process boundary over stdio
+// costs by itself: a Go SDK client calling echo on an SDK server in memory,
+// and on the probe run as a child process (no container, no mcp-sandbox), in
+// one run. Any stdio bridge pays this; it is the floor under the remote
+// bridge's overhead. Run it with:
+//
+//	go test -run '^$' -bench StdioBoundary -benchtime 1x ./integration
+func BenchmarkStdioBoundary(b *testing.B) {
+	needBuild(b)
+	ctx := context.Background()
+	type echoIn struct {
+		Text string `json:"text"`
+	}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "mem", Version: "1"}, nil)
+	mcp.AddTool(srv, &mcp.Tool{Name: "echo"}, func(_ context.Context, _ *mcp.CallToolRequest, in echoIn) (*mcp.CallToolResult, any, error) {
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: in.Text}}}, nil, nil
+	})
+	st, ct := mcp.NewInMemoryTransports()
+	go srv.Run(ctx, st)
+	client := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil)
+	opts := &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"}
+	mem, err := client.Connect(ctx, ct, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer mem.Close()
+	proc, err := client.Connect(ctx, &mcp.CommandTransport{Command: exec.Command(probeCtx + "/probe")}, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer proc.Close()
+	params := &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "ping"}}
+	for i := 0; i < b.N; i++ {
+		var m, p []time.Duration
+		for j := 0; j < 1000; j++ {
+			s := time.Now()
+			if _, err := mem.CallTool(ctx, params); err != nil {
+				b.Fatal(err)
+			}
+			m = append(m, time.Since(s))
+			s = time.Now()
+			if _, err := proc.CallTool(ctx, params); err != nil {
+				b.Fatal(err)
+			}
+			p = append(p, time.Since(s))
+		}
+		fmt.Printf("echo p50: in memory %v, over a child's stdio %v (+%v)\n",
+			pct(m, 50).Round(time.Microsecond), pct(p, 50).Round(time.Microsecond), (pct(p, 50) - pct(m, 50)).Round(time.Microsecond))
+	}
+}

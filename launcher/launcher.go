@@ -75,6 +75,7 @@ type dockerAPI interface {
 	VolumeCreate(ctx context.Context, options volume.CreateOptions) (volume.Volume, error)
 	VolumeRemove(ctx context.Context, volumeID string, force bool) error
 	VolumeList(ctx context.Context, options volume.ListOptions) (volume.ListResponse, error)
+	ServerVersion(ctx context.Context) (types.Version, error)
 }
 
 var _ dockerAPI = (*client.Client)(nil)
@@ -550,4 +551,28 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// Engine reports the engine's version and API version, or why the engine
+// cannot be reached. It is what `mcp-sandbox doctor` shows.
+func (l *Launcher) Engine(ctx context.Context) (version, apiVersion string, err error) {
+	l.negotiateOnce(ctx)
+	v, err := l.api.ServerVersion(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	return v.Version, v.APIVersion, nil
+}
+
+// ImagePresent reports whether the engine has the image ref locally.
+func (l *Launcher) ImagePresent(ctx context.Context, ref string) (bool, error) {
+	l.negotiateOnce(ctx)
+	_, err := l.api.ImageInspect(ctx, ref)
+	if err == nil {
+		return true, nil
+	}
+	if cerrdefs.IsNotFound(err) {
+		return false, nil
+	}
+	return false, err
 }

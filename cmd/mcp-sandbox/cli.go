@@ -83,6 +83,7 @@ func commands() []command {
 		{"login", "NAME", "log in to remote server NAME now (OAuth in the browser)", cmdLogin},
 		{"logout", "NAME", "revoke and forget remote server NAME's tokens", cmdLogout},
 		{"status", "", "show the login state of each remote server", cmdStatus},
+		{"doctor", "", "check the configuration, Docker, the keychain and each server's image and secrets", cmdDoctor},
 	}
 }
 

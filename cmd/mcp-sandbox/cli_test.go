@@ -126,3 +126,20 @@ func TestCheckRepoConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorReportsAnUnreachableEngine needs no engine: it points
+// DOCKER_HOST at nothing and expects a FAIL line and a non-zero exit.
+func TestDoctorReportsAnUnreachableEngine(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, []byte("[servers.a]\nimage = \"x\"\n"), 0o644)
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(dir, "no.sock"))
+	t.Setenv("MCP_SANDBOX_KEYCHAIN_SERVICE", "mcp-sandbox-cli-test")
+	code, stdout, _ := runMain(t, "", "doctor", "--config", cfg)
+	if code == exitOK {
+		t.Errorf("doctor exited 0 with no engine")
+	}
+	if !strings.Contains(stdout, "ok    config") || !strings.Contains(stdout, "FAIL  docker") {
+		t.Errorf("doctor output:\n%s", stdout)
+	}
+}

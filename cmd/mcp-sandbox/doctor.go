@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mcp-sandbox/mcp-sandbox/launcher"
+	"github.com/mcp-sandbox/mcp-sandbox/profiles"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/keychain"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/remote"
+)
+
+// cmdDoctor checks what `run` depends on, one line each, so that a server
+// that fails in the host can be diagnosed from a terminal: the
+// configuration, the Docker engine, the keychain, and per server its image,
+// secrets and login.
+func cmdDoctor(ctx context.Context, s Streams, args []string) error {
+	var cf commonFlags
+	fs := newFlagSet("doctor", "[flags]", s, &cf)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("doctor takes no arguments, got %s", strings.Join(pos, " "))
+	}
+	failures := 0
+	report := func(state, what, detail string) {
+		if state == "FAIL" {
+			failures++
+		}
+		fmt.Fprintf(s.Out, "%-4s  %-9s %s\n", state, what, detail)
+	}
+	check := func(ctx context.Context) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(ctx, 10*time.Second)
+	}
+
+	cfg, err := loadConfig(cf.config)
+	if err != nil {
+		report("FAIL", "config", err.Error())
+	} else {
+		report("ok", "config", fmt.Sprintf("%s (%d servers)", cfg.Path, len(cfg.Servers)))
+	}
+
+	// The engine matters only for local servers, but is worth knowing
+	// about when there is no configuration yet.
+	var l *launcher.Launcher
+	if cfg == nil || hasLocal(cfg) {
+		where := os.Getenv("DOCKER_HOST")
+		if where == "" {
+			where = "the default socket"
+		}
+		l, err = launcher.New(launcher.Options{})
+		var version, api string
+		if err == nil {
+			defer l.Close()
+			cctx, cancel := check(ctx)
+			version, api, err = l.Engine(cctx)
+			cancel()
+		}
+		if err != nil {
+			report("FAIL", "docker", fmt.Sprintf("no engine at %s: %v (start Docker, or set DOCKER_HOST)", where, err))
+			l = nil
+		} else {
+			report("ok", "docker", fmt.Sprintf("engine %s (API %s) at %s", version, api, where))
+		}
+	}
+
+	store := keychainStore(cfg)
+	cctx, cancel := check(ctx)
+	names, err := store.List(cctx)
+	cancel()
+	if err != nil {
+		// Only secrets and remote logins need the keychain.
+		state := "note"
+		if cfg == nil || needsKeychain(cfg) {
+			state = "FAIL"
+		}
+		report(state, "keychain", fmt.Sprintf("service %q: %v (on Linux a Secret Service such as gnome-keyring must run, unlocked)", store.Service(), err))
+		store = nil
+	} else {
+		report("ok", "keychain", fmt.Sprintf("service %q, %d secrets stored", store.Service(), len(names)))
+	}
+	if cfg == nil {
+		return doctorResult(failures)
+	}
+
+	servers := make([]string, 0, len(cfg.Servers))
+	for n := range cfg.Servers {
+		servers = append(servers, n)
+	}
+	sort.Strings(servers)
+	for _, n := range servers {
+		srv := cfg.Servers[n]
+		what := "[" + n + "]"
+		if srv.Remote() {
+			doctorRemote(ctx, report, what, store, srv)
+		} else if l != nil {
+			doctorImage(ctx, report, what, l, srv)
+		}
+		if store == nil {
+			continue
+		}
+		var missing []string
+		for _, item := range secretItems(srv) {
+			cctx, cancel := check(ctx)
+			_, err := store.Get(cctx, item)
+			cancel()
+			if errors.Is(err, keychain.ErrNotFound) {
+				missing = append(missing, item)
+			}
+		}
+		for _, item := range missing {
+			report("FAIL", what, fmt.Sprintf("secret %q is missing: mcp-sandbox secret set %s", item, item))
+		}
+	}
+	return doctorResult(failures)
+}
+
+func doctorResult(failures int) error {
+	if failures > 0 {
+		return withCode(exitError, fmt.Errorf("%d problem(s) found", failures))
+	}
+	return nil
+}
+
+func needsKeychain(cfg *profiles.Config) bool {
+	for _, srv := range cfg.Servers {
+		if srv.Remote() || len(secretItems(srv)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func hasLocal(cfg *profiles.Config) bool {
+	for _, srv := range cfg.Servers {
+		if !srv.Remote() {
+			return true
+		}
+	}
+	return false
+}
+
+func doctorImage(ctx context.Context, report func(state, what, detail string), what string, l *launcher.Launcher, srv *profiles.Server) {
+	image := srv.Image
+	if image == "" {
+		image = "mcp-sandbox/" + srv.Name + ":latest"
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	present, err := l.ImagePresent(cctx, image)
+	switch {
+	case err != nil:
+		report("FAIL", what, fmt.Sprintf("image %s: %v", image, err))
+	case present:
+		report("ok", what, "image "+image+" present")
+	case srv.Build != "":
+		report("note", what, fmt.Sprintf("image %s will be built from %s on first run", image, srv.Build))
+	default:
+		report("note", what, fmt.Sprintf("image %s is not here yet and will be pulled on first run", image))
+	}
+}
+
+func doctorRemote(ctx context.Context, report func(state, what, detail string), what string, store *keychain.Store, srv *profiles.Server) {
+	if store == nil {
+		return
+	}
+	st, err := remote.GetStatus(ctx, remote.Options{Server: srv.Name, URL: srv.URL, Secrets: store, NotFound: keychain.ErrNotFound})
+	switch {
+	case err != nil:
+		report("FAIL", what, fmt.Sprintf("%s: %v", srv.URL, err))
+	case st.LoggedIn:
+		report("ok", what, fmt.Sprintf("%s, logged in", srv.URL))
+	default:
+		report("note", what, fmt.Sprintf("%s, not logged in: the first run opens the browser, or run mcp-sandbox login %s now", srv.URL, srv.Name))
+	}
+}
+
+// secretItems lists the keychain items a server's configuration names.
+func secretItems(srv *profiles.Server) []string {
+	var items []string
+	for _, item := range srv.Secrets {
+		items = append(items, item)
+	}
+	for _, item := range srv.SecretFiles {
+		items = append(items, item)
+	}
+	for _, v := range srv.Headers {
+		if item, ok := strings.CutPrefix(v, "secret:"); ok {
+			items = append(items, item)
+		}
+	}
+	if srv.OAuth != nil && srv.OAuth.ClientSecret != "" {
+		items = append(items, srv.OAuth.ClientSecret)
+	}
+	sort.Strings(items)
+	return slices.Compact(items)
+}

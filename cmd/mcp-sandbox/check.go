@@ -118,35 +118,18 @@ func describeServer(w io.Writer, srv *profiles.Server) {
 // describeSecrets lists the server's secrets and whether the keychain has
 // each; it returns how many are missing.
 func describeSecrets(ctx context.Context, w io.Writer, store *keychain.Store, srv *profiles.Server) int {
-	type use struct{ item, as string }
-	var uses []use
-	for env, item := range srv.Secrets {
-		uses = append(uses, use{item, "$" + env})
-	}
-	for path, item := range srv.SecretFiles {
-		uses = append(uses, use{item, "file " + path})
-	}
-	for h, v := range srv.Headers {
-		if item, ok := strings.CutPrefix(v, "secret:"); ok {
-			uses = append(uses, use{item, "header " + h})
-		}
-	}
-	if srv.OAuth != nil && srv.OAuth.ClientSecret != "" {
-		uses = append(uses, use{srv.OAuth.ClientSecret, "oauth client secret"})
-	}
-	sort.Slice(uses, func(i, j int) bool { return uses[i].as < uses[j].as })
 	missing := 0
-	for _, u := range uses {
+	for _, ref := range secretRefs(srv) {
 		state := "in keychain"
-		if _, err := store.Get(ctx, u.item); err != nil {
+		if _, err := store.Get(ctx, ref.item); err != nil {
 			if errors.Is(err, keychain.ErrNotFound) {
-				state = "MISSING: mcp-sandbox secret set " + u.item
+				state = "MISSING: mcp-sandbox secret set " + ref.item
 				missing++
 			} else {
 				state = "keychain unavailable: " + err.Error()
 			}
 		}
-		fmt.Fprintf(w, "  secret:   %s <- %s (%s)\n", u.as, u.item, state)
+		fmt.Fprintf(w, "  secret:   %s <- %s (%s)\n", ref.use(), ref.item, state)
 	}
 	return missing
 }

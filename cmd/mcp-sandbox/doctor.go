@@ -183,23 +183,13 @@ func doctorRemote(ctx context.Context, report func(state, what, detail string), 
 	}
 }
 
-// secretItems lists the keychain items a server's configuration names.
+// secretItems lists the keychain items a server's configuration names, each
+// once.
 func secretItems(srv *profiles.Server) []string {
 	var items []string
-	for _, item := range srv.Secrets {
-		items = append(items, item)
+	for _, ref := range secretRefs(srv) {
+		items = append(items, ref.item)
 	}
-	for _, item := range srv.SecretFiles {
-		items = append(items, item)
-	}
-	for _, v := range srv.Headers {
-		if item, ok := strings.CutPrefix(v, "secret:"); ok {
-			items = append(items, item)
-		}
-	}
-	if srv.OAuth != nil && srv.OAuth.ClientSecret != "" {
-		items = append(items, srv.OAuth.ClientSecret)
-	}
-	sort.Strings(items)
+	slices.Sort(items)
 	return slices.Compact(items)
 }

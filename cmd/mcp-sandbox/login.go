@@ -29,14 +29,7 @@ func remoteOptions(ctx context.Context, s Streams, log zerolog.Logger, store *ke
 		Logger:    log,
 	}
 	if o := srv.OAuth; o != nil {
-		ro.OAuth = &remote.OAuthOptions{ClientID: o.ClientID, Scopes: o.Scopes, RedirectPort: o.RedirectPort, ClientMetadataURL: o.ClientMetadataURL}
-		if o.ClientSecret != "" {
-			v, err := store.Get(ctx, o.ClientSecret)
-			if err != nil {
-				return ro, missingSecretError(o.ClientSecret, "oauth.client_secret")
-			}
-			ro.OAuth.ClientSecret = v
-		}
+		ro.OAuth = &remote.OAuthOptions{ClientID: o.ClientID, ClientSecret: secrets.oauthSecret, Scopes: o.Scopes, RedirectPort: o.RedirectPort, ClientMetadataURL: o.ClientMetadataURL}
 	}
 	return ro, nil
 }

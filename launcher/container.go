@@ -158,14 +158,15 @@ func (c *Container) Close(ctx context.Context) error {
 func (c *Container) teardown(ctx context.Context) error {
 	var errs []error
 	_ = c.stdin.Close()
+	// Whoever read stdout is done with it: from here on the rest of the
+	// stream is drained in the background, so stderr keeps reaching the
+	// log while the server shuts down, and a server blocked on an unread
+	// stdout cannot hold up the engine's stop.
+	c.stdout.abandon()
 
 	// An exit code of -1 means ContainerWait itself failed: the container
 	// may still be running.
 	if ok := c.waitExit(ctx, c.grace); !ok || c.exitCode == -1 {
-		// Stop reading for the caller first: a server blocked writing to
-		// an unread stdout holds up the engine's stop until its output
-		// stream drains.
-		c.stdout.abandon()
 		secs := int(math.Ceil(c.stopAfter.Seconds()))
 		if err := c.api.ContainerStop(ctx, c.id, container.StopOptions{Timeout: &secs}); err != nil {
 			errs = append(errs, fmt.Errorf("stop %s: %w", shortID(c.id), err))
@@ -173,16 +174,11 @@ func (c *Container) teardown(ctx context.Context) error {
 		c.waitExit(ctx, c.stopAfter+5*time.Second)
 	}
 
-	// The server is gone; give a reader a moment to take the rest of stdout,
-	// then abandon it so the demultiplexer can log the tail of stderr.
+	// The server is gone; let the drain log the tail of stderr.
 	select {
 	case <-c.demuxDone:
-	case <-time.After(500 * time.Millisecond):
-		c.stdout.abandon()
-		select {
-		case <-c.demuxDone:
-		case <-time.After(2 * time.Second):
-		}
+	case <-time.After(2 * time.Second):
+	case <-ctx.Done():
 	}
 	c.hj.Close()
 	c.waitCancel()
@@ -195,7 +191,10 @@ func (c *Container) teardown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	<-c.demuxDone
+	select {
+	case <-c.demuxDone:
+	case <-ctx.Done():
+	}
 	return errors.Join(errs...)
 }
 

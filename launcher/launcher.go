@@ -277,7 +277,7 @@ func (s Spec) normalize() (Spec, error) {
 			s.Dockerfile = "Dockerfile"
 		}
 		if s.Image == "" {
-			s.Image = "mcp-sandbox/" + imageName(s.Name) + ":latest"
+			s.Image = DefaultImage(s.Name)
 		}
 	}
 	if s.Image == "" {
@@ -533,6 +533,12 @@ func containerNamePart(s string) string {
 }
 
 // imageName maps a server name to characters an image repository allows.
+// DefaultImage is the tag an image built for server name gets when the
+// configuration names none.
+func DefaultImage(name string) string {
+	return "mcp-sandbox/" + imageName(name) + ":latest"
+}
+
 func imageName(s string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(s) {

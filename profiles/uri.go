@@ -35,31 +35,50 @@ func canonicalURI(uri string) (string, error) {
 		i += 2
 	}
 	out := b.String()
-	// The path is what follows "scheme://authority" (or "scheme:"), up to
-	// a query or fragment.
-	path := out
-	if i := strings.Index(path, ":"); i >= 0 {
-		path = path[i+1:]
+	scheme, rest, ok := strings.Cut(out, ":")
+	if !ok {
+		return out, nil // not a URI: matched as it is
 	}
-	if rest, ok := strings.CutPrefix(path, "//"); ok {
-		j := strings.IndexByte(rest, '/')
-		if j < 0 {
-			return out, nil
+	authority, hasAuthority := "", false
+	if r, ok := strings.CutPrefix(rest, "//"); ok {
+		hasAuthority = true
+		i := strings.IndexAny(r, "/?#")
+		if i < 0 {
+			i = len(r)
 		}
-		path = rest[j:]
+		authority, rest = r[:i], r[i:]
 	}
+	if strings.EqualFold(scheme, "file") {
+		// file:/p, file:///p and file://localhost/p name one file
+		// (RFC 8089); any other host is no local file to allow.
+		if hasAuthority && authority != "" && !strings.EqualFold(authority, "localhost") {
+			return "", errors.New("names a host in a file: URI")
+		}
+		if strings.ContainsAny(rest, "?#") {
+			return "", errors.New("has a query or fragment in a file: URI")
+		}
+		out = "file://" + rest
+		if !strings.HasPrefix(rest, "/") {
+			return "", errors.New("is a relative file: URI")
+		}
+	}
+	if strings.ContainsRune(rest, '\\') {
+		return "", errors.New("has a backslash")
+	}
+	// A server that resolves paths may apply dot segments wherever they
+	// stand, query and fragment included.
+	for _, seg := range strings.Split(rest, "/") {
+		if seg == "." || seg == ".." {
+			return "", errors.New(`has a "." or ".." path segment`)
+		}
+	}
+	path := rest
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
 		path = path[:i]
 	}
-	if strings.ContainsRune(path, '\\') {
-		return "", errors.New("has a backslash in its path")
-	}
 	segs := strings.Split(path, "/")
-	for i, s := range segs {
-		switch {
-		case s == "." || s == "..":
-			return "", errors.New(`has a "." or ".." path segment`)
-		case s == "" && i > 0 && i < len(segs)-1:
+	for i, seg := range segs {
+		if seg == "" && i > 0 && i < len(segs)-1 {
 			return "", errors.New("has an empty path segment (//)")
 		}
 	}

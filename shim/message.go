@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"math/big"
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -303,28 +304,32 @@ func skipValue(b []byte, i int) int {
 	}
 }
 
-// idKey turns a raw JSON-RPC id into a map key. Two spellings of the same id
-// ("a" and "\u0061") meet at one key; the raw bytes are kept elsewhere for the
-// answer.
-//
-// Numbers are keyed by their exact value, so 1, 1.0 and 1e0 meet too: a
-// server may echo a number in another spelling than the host sent it.
-func idKey(raw []byte) string {
+// idKey turns a raw JSON-RPC id into a map key. Two ids a server may not
+// tell apart meet at one key: "a" and "\u0061"; and, because JavaScript and
+// Go SDK servers read numbers as float64, 1, 1.0, 1e0 and -0/0, and
+// 9007199254740993 and 9007199254740992. The relay refuses a second request
+// under a key in flight, and answers the host with the id bytes it sent.
+// ok is false for ids MCP does not allow: anything but a string or an
+// integer.
+func idKey(raw []byte) (key string, ok bool) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
-		return "s" + decodeKey(raw)
+	if len(raw) == 0 {
+		return "", false
 	}
-	if plainInt(raw) {
-		// The common case, already in canonical form.
-		return "n" + string(raw)
+	if raw[0] == '"' {
+		return "s" + decodeKey(raw), true
 	}
-	// 256 bits keep every id a client would use exact; 'g' with the
-	// shortest precision spells each value one way, and stays short even
-	// for 1e100000000.
-	if f, _, err := big.ParseFloat(string(raw), 10, 256, big.ToNearestEven); err == nil {
-		return "n" + f.Text('g', -1)
+	if raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
+		return "", false // null, objects, arrays, booleans
 	}
-	return "x" + string(raw)
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f != math.Trunc(f) || math.IsInf(f, 0) {
+		return "", false
+	}
+	if f == 0 {
+		f = 0 // -0 is 0
+	}
+	return "n" + strconv.FormatFloat(f, 'g', -1, 64), true
 }
 
 // hasCaseVariant reports whether the object raw has a key that equals key
@@ -356,18 +361,4 @@ func dropCaseVariants(raw []byte, key string) []byte {
 		n++
 	})
 	return append(out, '}')
-}
-
-// plainInt reports whether raw is a JSON integer without sign, fraction or
-// exponent, short enough to be spelled only one way.
-func plainInt(raw []byte) bool {
-	if len(raw) == 0 || len(raw) > 18 || (raw[0] == '0' && len(raw) > 1) {
-		return false
-	}
-	for _, c := range raw {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

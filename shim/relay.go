@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -250,13 +251,15 @@ func (r *Relay) handleHostMessage(host, upstream Conn, raw []byte) {
 	if m.ambiguous {
 		// {"id":1,"Method":"tools/call",…} means nothing to us but a
 		// tools/call to a server that matches keys case-insensitively.
-		r.reply(host, errorMessage(validID(m.id), codeInvalidRequest, "Invalid Request: a top-level key differs from jsonrpc, id, method, params, result or error only in case"))
+		r.reply(host, errorMessage(replyID(m.id), codeInvalidRequest, "Invalid Request: a top-level key differs from jsonrpc, id, method, params, result or error only in case"))
 		return
 	}
 	switch {
 	case m.isRequest():
-		if validID(m.id) == nil {
-			r.reply(host, errorMessage(nil, codeInvalidRequest, "Invalid Request: id must be a string, a number or null"))
+		if _, ok := idKey(m.id); !ok {
+			// MCP: "Requests MUST include a string or integer ID",
+			// which "MUST NOT be null".
+			r.reply(host, errorMessage(replyID(m.id), codeInvalidRequest, "Invalid Request: id must be a string or an integer"))
 			return
 		}
 		r.hostRequest(host, upstream, m)
@@ -360,7 +363,7 @@ func (r *Relay) hostRequest(host, upstream Conn, m *message) {
 	}
 	// Record the call before forwarding it: the answer may come back
 	// before WriteMessage returns.
-	key := idKey(m.id)
+	key, _ := idKey(m.id)
 	r.mu.Lock()
 	_, dup := r.pending[key]
 	if !dup {
@@ -386,14 +389,14 @@ func policed(method string) bool {
 	return false
 }
 
-// validID returns id if it is a valid JSON-RPC request id (string, number
-// or null), else nil.
-func validID(id []byte) []byte {
+// replyID returns the id to answer an invalid request with: its own when
+// that is a string or a number, else null.
+func replyID(id []byte) []byte {
 	if len(id) == 0 {
 		return nil
 	}
 	switch id[0] {
-	case '"', 'n', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+	case '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		return id
 	}
 	return nil
@@ -524,6 +527,12 @@ func (r *Relay) handleUpstream(host Conn, raw []byte) {
 			return
 		}
 		out = r.response(m, c)
+		if !bytes.Equal(m.id, c.id) {
+			// The server spelled the id its own way (1 for 1.0, a
+			// rounded 9007199254740993): the host gets back the exact
+			// bytes it sent.
+			out = setMember(out, "id", c.id)
+		}
 	case m.isNotification():
 		if m.method == "notifications/resources/updated" {
 			uri, ok := stringMember(m.params, "uri")
@@ -648,7 +657,10 @@ func (r *Relay) reply(host Conn, msg []byte) {
 }
 
 func (r *Relay) takePending(id []byte) *call {
-	key := idKey(id)
+	key, ok := idKey(id)
+	if !ok {
+		return nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.pending[key]

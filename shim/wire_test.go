@@ -170,13 +170,36 @@ func TestStringMember(t *testing.T) {
 }
 
 func TestIDKey(t *testing.T) {
-	if idKey([]byte(`"a"`)) != idKey([]byte(`"\u0061"`)) {
-		t.Error(`"a" and "\u0061" should be the same id`)
+	key := func(raw string) string {
+		k, ok := idKey([]byte(raw))
+		if !ok {
+			return "invalid"
+		}
+		return k
 	}
-	if idKey([]byte(`1`)) == idKey([]byte(`"1"`)) {
-		t.Error(`1 and "1" must be different ids`)
+	same := [][]string{
+		{`"a"`, `"\u0061"`},
+		{`1`, `1.0`, `1e0`, ` 1 `},
+		{`1000000`, `1e6`, `1000000.0`},
+		{`0`, `-0`},
+		{`9007199254740993`, `9007199254740992`}, // one float64
 	}
-	if idKey([]byte(`9007199254740993`)) == idKey([]byte(`9007199254740992`)) {
-		t.Error("large ids must not collapse")
+	for _, ids := range same {
+		for _, id := range ids[1:] {
+			if key(id) != key(ids[0]) || key(id) == "invalid" {
+				t.Errorf("%s and %s should be the same id (keys %q, %q)", ids[0], id, key(ids[0]), key(id))
+			}
+		}
+	}
+	different := [][2]string{{`1`, `"1"`}, {`1`, `2`}, {`-1`, `1`}, {`"a"`, `"A"`}}
+	for _, p := range different {
+		if key(p[0]) == key(p[1]) {
+			t.Errorf("%s and %s must be different ids", p[0], p[1])
+		}
+	}
+	for _, bad := range []string{`null`, `1.5`, `1e400`, `true`, `{}`, `[1]`} {
+		if k := key(bad); k != "invalid" {
+			t.Errorf("id %s accepted as %q; MCP ids are strings or integers", bad, k)
+		}
 	}
 }

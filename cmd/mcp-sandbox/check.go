@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker/go-units"
 
+	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 	"github.com/mcp-sandbox/mcp-sandbox/profiles"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/keychain"
 )
@@ -80,7 +81,7 @@ func describeServer(w io.Writer, srv *profiles.Server) {
 		return
 	}
 	if srv.Build != "" {
-		fmt.Fprintf(w, "  image:    %s (built from %s)\n", orDefault(srv.Image, "mcp-sandbox/"+srv.Name+":latest"), srv.Build)
+		fmt.Fprintf(w, "  image:    %s (built from %s)\n", orDefault(srv.Image, launcher.DefaultImage(srv.Name)), srv.Build)
 	} else {
 		fmt.Fprintf(w, "  image:    %s\n", srv.Image)
 	}

@@ -112,8 +112,11 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 			cctx, cancel := check(ctx)
 			_, err := store.Get(cctx, item)
 			cancel()
-			if errors.Is(err, keychain.ErrNotFound) {
+			switch {
+			case errors.Is(err, keychain.ErrNotFound):
 				missing = append(missing, item)
+			case err != nil:
+				report("FAIL", what, fmt.Sprintf("secret %q: %v", item, err))
 			}
 		}
 		for _, item := range missing {
@@ -151,7 +154,7 @@ func hasLocal(cfg *profiles.Config) bool {
 func doctorImage(ctx context.Context, report func(state, what, detail string), what string, l *launcher.Launcher, srv *profiles.Server) {
 	image := srv.Image
 	if image == "" {
-		image = "mcp-sandbox/" + srv.Name + ":latest"
+		image = launcher.DefaultImage(srv.Name)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -172,6 +175,8 @@ func doctorRemote(ctx context.Context, report func(state, what, detail string), 
 	if store == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	st, err := remote.GetStatus(ctx, remote.Options{Server: srv.Name, URL: srv.URL, Secrets: store, NotFound: keychain.ErrNotFound})
 	switch {
 	case err != nil:

@@ -247,8 +247,14 @@ func waitExit(t *testing.T, cmd *exec.Cmd, within time.Duration) {
 	select {
 	case <-done:
 	case <-time.After(within):
+		cmd.Process.Signal(syscall.SIGQUIT) // a goroutine dump on its stderr
+		time.Sleep(time.Second)
 		cmd.Process.Kill()
-		t.Fatalf("mcp-sandbox did not exit within %v", within)
+		msg := ""
+		if b, ok := cmd.Stderr.(*syncBuffer); ok {
+			msg = "\nstderr:\n" + b.String()
+		}
+		t.Fatalf("mcp-sandbox did not exit within %v%s", within, msg)
 	}
 }
 

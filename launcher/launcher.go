@@ -124,6 +124,8 @@ type Launcher struct {
 	negotiate sync.Once
 	sweeping  atomic.Bool
 	bg        sync.WaitGroup
+	bgCtx     context.Context // background work (the sweep) ends when Close cancels it
+	bgCancel  context.CancelFunc
 }
 
 // versionNegotiator is implemented by clients that negotiate the API version.
@@ -153,6 +155,7 @@ func New(opts Options) (*Launcher, error) {
 		stopAfter: opts.StopTimeout,
 		closeAPI:  func() error { return nil },
 	}
+	l.bgCtx, l.bgCancel = context.WithCancel(context.Background())
 	if l.progress == nil {
 		l.progress = io.Discard
 	}
@@ -186,9 +189,12 @@ func New(opts Options) (*Launcher, error) {
 	return l, nil
 }
 
-// Close waits for background sweeps and closes the Engine API client if New
+// Close cuts background sweeps short and closes the Engine API client if New
 // created it. It does not stop running containers: close those first.
 func (l *Launcher) Close() error {
+	// A sweep is best effort: it is cut short rather than waited for, and
+	// the next launcher picks up what it left.
+	l.bgCancel()
 	l.bg.Wait()
 	return l.closeAPI()
 }
@@ -499,10 +505,10 @@ func (l *Launcher) sweepInBackground() {
 	go func() {
 		defer l.bg.Done()
 		defer l.sweeping.Store(false)
-		ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+		ctx, cancel := context.WithTimeout(l.bgCtx, teardownTimeout)
 		defer cancel()
 		n, err := l.Sweep(ctx)
-		if err != nil {
+		if err != nil && l.bgCtx.Err() == nil {
 			l.log.Warn().Err(err).Msg("orphan sweep")
 		}
 		if n > 0 {

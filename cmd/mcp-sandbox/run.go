@@ -39,7 +39,7 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	sess, err := openSession(ctx, s, log, cf.config, name, sessionOptions{profile: profile, rebuild: rebuild})
+	sess, err := openSession(ctx, s, log, cf.config, name, sessionOptions{profile: profile, rebuild: rebuild, interactive: true})
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 		if err != nil {
 			return nil, err
 		}
-		ro.Interactive = true
+		ro.Interactive = opts.interactive
 		conn, err := remote.Dial(ctx, ro)
 		if err != nil {
 			return nil, withCode(exitUpstream, fmt.Errorf("connect to %s: %w", srv.URL, err))

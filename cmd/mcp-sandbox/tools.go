@@ -3,10 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -16,7 +21,7 @@ import (
 	"github.com/mcp-sandbox/mcp-sandbox/shim"
 )
 
-func cmdTools(ctx context.Context, s Streams, args []string) error {
+func cmdTools(ctx context.Context, s Streams, args []string) (err error) {
 	var profile string
 	var asJSON, rebuild bool
 	var timeout time.Duration
@@ -34,14 +39,25 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 		return err
 	}
 	defer closeLog()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	// Ctrl-C or SIGTERM cancels whatever is under way; the deferred
+	// teardown below still removes the container.
+	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sigCtx, timeout)
 	defer cancel()
+	defer func() {
+		if err != nil && sigCtx.Err() != nil {
+			err = withCode(exitError, errors.New("interrupted"))
+		}
+	}()
 
 	sess, err := openSession(ctx, s, log, cf.config, name, sessionOptions{profile: profile, rebuild: rebuild, interactive: s.InTTY})
 	if err != nil {
 		return err
 	}
 	sink.red.Store(sess.red)
+	// Deferred calls run last first: the SDK client detaches, then the
+	// session tears the server down.
 	defer sess.close()
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-sandbox-tools", Version: version}, nil)
@@ -108,33 +124,59 @@ func firstLine(s string) string {
 	return s
 }
 
-// connTransport lets the SDK's client speak over a relay Conn.
+// connTransport lets the SDK's client speak over a relay Conn. The session
+// that opened the Conn owns it: closing the SDK side only detaches from it.
 type connTransport struct{ conn shim.Conn }
 
 func (t *connTransport) Connect(context.Context) (mcp.Connection, error) {
-	return &sdkConn{conn: t.conn}, nil
+	c := &sdkConn{conn: t.conn, msgs: make(chan readResult), closed: make(chan struct{})}
+	go c.pump()
+	return c, nil
 }
 
-type sdkConn struct{ conn shim.Conn }
+type readResult struct {
+	b   []byte
+	err error
+}
+
+// sdkConn is the SDK's view of a Conn. One goroutine reads the Conn for as
+// long as it delivers messages; Read takes them from it, so a Read given up
+// (its context cancelled, or Close called) leaves no goroutine behind, and
+// Close interrupts a pending Read at once. Without that the SDK's Close,
+// which waits for its reader to return, would wait for the server's stdout
+// to end, which happens only when the session tears the server down, after
+// the SDK's Close: a deadlock.
+type sdkConn struct {
+	conn      shim.Conn
+	msgs      chan readResult
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+// pump reads messages until the Conn ends or the sdkConn is closed. It ends
+// at the latest when the session closes the Conn.
+func (c *sdkConn) pump() {
+	for {
+		b, err := c.conn.ReadMessage()
+		select {
+		case c.msgs <- readResult{b, err}:
+		case <-c.closed:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
 
 func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
-	type result struct {
-		b   []byte
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		b, err := c.conn.ReadMessage()
-		ch <- result{b, err}
-	}()
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	case r := <-ch:
+	case <-c.closed:
+		return nil, io.EOF
+	case r := <-c.msgs:
 		if r.err != nil {
-			if r.err == io.EOF {
-				return nil, io.EOF
-			}
 			return nil, r.err
 		}
 		return jsonrpc.DecodeMessage(r.b)
@@ -142,6 +184,11 @@ func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 }
 
 func (c *sdkConn) Write(_ context.Context, msg jsonrpc.Message) error {
+	select {
+	case <-c.closed:
+		return mcp.ErrConnectionClosed
+	default:
+	}
 	b, err := jsonrpc.EncodeMessage(msg)
 	if err != nil {
 		return err
@@ -149,5 +196,11 @@ func (c *sdkConn) Write(_ context.Context, msg jsonrpc.Message) error {
 	return c.conn.WriteMessage(b)
 }
 
-func (c *sdkConn) Close() error      { return nil } // the session owns the Conn
+// Close detaches from the Conn and ends a pending Read; the session closes
+// the Conn itself.
+func (c *sdkConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return nil
+}
+
 func (c *sdkConn) SessionID() string { return "" }

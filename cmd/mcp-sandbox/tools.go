@@ -45,7 +45,7 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 	defer sess.close()
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-sandbox-tools", Version: version}, nil)
-	cs, err := client.Connect(ctx, &connTransport{conn: sess.conn}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
+	cs, err := client.Connect(ctx, &connTransport{conn: sess.upstream}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
 	if err != nil {
 		return withCode(exitUpstream, fmt.Errorf("initialize %s: %w", name, err))
 	}

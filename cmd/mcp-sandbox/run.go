@@ -94,7 +94,7 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 		log.Info().Msg("stopped by signal")
 		return nil
 	case errors.Is(err, shim.ErrUpstreamClosed):
-		return withCode(exitUpstream, sess.upstream.ExitReason(err))
+		return upstreamFailed(sess.upstream.ExitReason(err))
 	default:
 		return err
 	}
@@ -153,11 +153,11 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	}
 	srv, err := cfg.Server(name)
 	if err != nil {
-		return nil, withCode(exitConfig, err)
+		return nil, err
 	}
 	pol, err := cfg.Policy(name, opts.profile)
 	if err != nil {
-		return nil, withCode(exitConfig, err)
+		return nil, &configError{err}
 	}
 	store := keychainStore(cfg)
 	secrets, err := resolveSecrets(ctx, store, srv)
@@ -166,7 +166,7 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	}
 	red, err := redact.New(secrets.secret)
 	if err != nil {
-		return nil, withCode(exitConfig, err)
+		return nil, err
 	}
 	base := log
 	log = log.With().Str("server", name).Logger()
@@ -179,7 +179,7 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 		ro.Interactive = opts.interactive
 		conn, err := remote.Dial(ctx, ro)
 		if err != nil {
-			return nil, withCode(exitUpstream, fmt.Errorf("connect to %s: %w", srv.URL, err))
+			return nil, upstreamFailed(fmt.Errorf("connect to %s: %w", srv.URL, err))
 		}
 		sess.upstream = conn
 		return sess, nil
@@ -188,7 +188,7 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	// The launcher tags its lines with the server's name itself.
 	l, err := launcher.New(launcher.Options{Logger: base, Progress: s.ErrOut})
 	if err != nil {
-		return nil, withCode(exitUpstream, err)
+		return nil, upstreamFailed(err)
 	}
 	sess.launcher = l
 	spec := containerSpec(srv, secrets, opts.rebuild)
@@ -196,7 +196,7 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	c, err := l.Start(ctx, spec)
 	if err != nil {
 		l.Close()
-		return nil, withCode(exitUpstream, fmt.Errorf("start %s: %w", name, err))
+		return nil, upstreamFailed(fmt.Errorf("start %s: %w", name, err))
 	}
 	sess.upstream = shim.ProcessUpstream(name, c)
 	return sess, nil

@@ -79,7 +79,8 @@ type authManager struct {
 	mu          sync.Mutex
 	loaded      bool          // the store has been read once
 	tok         *oauth2.Token // current token; the access token lives only here
-	obtained    time.Time     // when tok was issued
+	obtained    time.Time     // when tok was issued, on the settings' clock
+	expires     time.Time     // when tok expires, on the same clock; zero if never
 	usedRefresh string        // refresh token tok came with
 	granted     []string      // scopes granted in this process (for step-up)
 }
@@ -201,8 +202,8 @@ func (m *authManager) current() string {
 // refreshMargin, or half its lifetime if that is shorter.
 func (m *authManager) fresh() bool {
 	margin := refreshMargin
-	if m.tok != nil && !m.tok.Expiry.IsZero() && !m.obtained.IsZero() {
-		margin = min(margin, m.tok.Expiry.Sub(m.obtained)/2)
+	if m.tok != nil && !m.expires.IsZero() && !m.obtained.IsZero() {
+		margin = min(margin, m.expires.Sub(m.obtained)/2)
 	}
 	return m.validFor(margin)
 }
@@ -216,7 +217,18 @@ func (m *authManager) usable() bool {
 
 func (m *authManager) validFor(d time.Duration) bool {
 	return m.tok != nil && m.tok.AccessToken != "" &&
-		(m.tok.Expiry.IsZero() || time.Until(m.tok.Expiry) > d)
+		(m.expires.IsZero() || m.expires.Sub(m.s.now()) > d)
+}
+
+// setToken makes tok the current token. Its lifetime is read once, from the
+// expiry the oauth2 package computed on the wall clock, and from then on is
+// judged on the settings' clock.
+func (m *authManager) setToken(tok *oauth2.Token) {
+	m.tok, m.usedRefresh = tok, tok.RefreshToken
+	m.obtained, m.expires = m.s.now(), time.Time{}
+	if !tok.Expiry.IsZero() {
+		m.expires = m.obtained.Add(time.Until(tok.Expiry))
+	}
 }
 
 // accessToken returns the access token to send, refreshing it when it is
@@ -292,7 +304,7 @@ func (m *authManager) tryRefreshLocked(ctx context.Context, st storedState) (boo
 		}
 	}
 	m.saveMeta(ctx, st.meta)
-	m.tok, m.usedRefresh, m.obtained = tok, tok.RefreshToken, time.Now()
+	m.setToken(tok)
 	m.granted = st.meta.Scopes
 	m.remember(tok)
 	m.log.Debug().Str("server", m.s.Server).Time("expiry", tok.Expiry).Msg("access token refreshed")
@@ -540,7 +552,8 @@ func (m *authManager) adoptLocked(ctx context.Context, cb *callbackServer, fl *f
 	} else if err := m.del(ctx, "refresh"); err != nil {
 		return err
 	}
-	m.tok, m.usedRefresh, m.granted, m.obtained = tok, tok.RefreshToken, meta.Scopes, time.Now()
+	m.setToken(tok)
+	m.granted = meta.Scopes
 	m.remember(tok)
 	fmt.Fprintf(m.s.errOut, "mcp-sandbox: authorized %q.\n", m.s.Server)
 	m.log.Info().Str("server", m.s.Server).Str("issuer", meta.Issuer).Strs("scopes", meta.Scopes).

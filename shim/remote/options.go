@@ -105,6 +105,10 @@ type Options struct {
 	// and a log sharing it scrub them too. Nil uses a Redactor of the
 	// bridge's own.
 	Redactor *redact.Redactor
+
+	// now replaces time.Now where the bridge judges a token's age; nil
+	// means time.Now. Tests set it.
+	now func() time.Time
 }
 
 // OAuthOptions tunes the authorization flow. The zero value is valid.
@@ -203,6 +207,9 @@ func (o Options) settings() (*settings, error) {
 	s.redactor = o.Redactor
 	if s.redactor == nil {
 		s.redactor, _ = redact.New(nil)
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.LoginTimeout <= 0 {
 		s.LoginTimeout = 5 * time.Minute

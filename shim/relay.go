@@ -63,6 +63,7 @@ type Relay struct {
 	deferred    map[string]bool  // list_changed methods to send once initialized
 	caps        map[string]bool  // capabilities the server advertised
 	client      string           // host's clientInfo "name/version"
+	logLevel    string           // the host's logging/setLevel; "" if it never asked
 	hostDone    chan struct{}    // closed when the host hung up
 	drained     chan struct{}    // closed when no request is pending after hostDone
 	closeDrain  sync.Once
@@ -180,7 +181,7 @@ func (r *Relay) Serve(ctx context.Context, host, upstream Conn) error {
 
 	select {
 	case err := <-upDone:
-		r.failPending(host, "the server closed the connection before answering")
+		r.upstreamEnded(host, upstream)
 		return err
 	case err := <-hostErr:
 		// The host hung up or its stdin failed. Tell the server, then let
@@ -300,6 +301,8 @@ func (r *Relay) hostRequest(host, upstream Conn, m *message) {
 		return
 	case "initialize":
 		m.raw = r.initializeRequest(m)
+	case "logging/setLevel":
+		r.noteLogLevel(m.params)
 	case "tools/call":
 		name, ok := stringMember(m.params, "name")
 		if !ok {

@@ -207,7 +207,9 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 		return nil, withCode(exitUpstream, fmt.Errorf("start %s: %w", name, err))
 	}
 	sess.container = c
-	sess.conn = shim.NewStreamConn(c.Stdout(), c.Stdin())
+	// The exit status and last stderr lines explain, to the host and in
+	// the log, why a server's output ended.
+	sess.conn = shim.WithExitReason(shim.NewStreamConn(c.Stdout(), c.Stdin()), c.ExitReason)
 	return sess, nil
 }
 
@@ -246,19 +248,13 @@ func containerSpec(srv *profiles.Server, secrets *resolvedSecrets, rebuild bool)
 	}
 }
 
-// exitReason explains why the upstream ended, with the container's exit code
-// when there is one.
+// exitReason explains why the upstream ended: for a container its exit
+// status, or that the engine went away, and its last stderr lines.
 func (s *session) exitReason(err error) error {
 	if s.container == nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	code, werr := s.container.Wait(ctx)
-	if werr != nil {
-		return err
-	}
-	return fmt.Errorf("server %s exited with status %d before the host closed the connection", s.srv.Name, code)
+	return fmt.Errorf("server %s ended before the host closed the connection: %s", s.srv.Name, s.red.String(s.container.ExitReason()))
 }
 
 // close tears the server down. It always runs, also after a signal.

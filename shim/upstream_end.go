@@ -5,35 +5,6 @@ import (
 	"slices"
 )
 
-// An ExitExplainer says why an upstream ended: a container's exit status and
-// last stderr lines, or that its engine went away. The relay puts the
-// explanation in the errors the host gets for calls still pending and in the
-// logging notification it sends. The text must hold no secret.
-type ExitExplainer interface {
-	ExitReason() string
-}
-
-// WithExitReason returns c with reason as its [ExitExplainer]. The result
-// keeps c's half-close, so the relay can still tell the server the host hung
-// up.
-func WithExitReason(c Conn, reason func() string) Conn {
-	return &explainedConn{Conn: c, reason: reason}
-}
-
-type explainedConn struct {
-	Conn
-	reason func() string
-}
-
-func (c *explainedConn) ExitReason() string { return c.reason() }
-
-func (c *explainedConn) CloseWrite() error {
-	if hc, ok := c.Conn.(halfCloser); ok {
-		return hc.CloseWrite()
-	}
-	return nil
-}
-
 // logLevels are MCP's (RFC 5424's) logging levels, least severe first.
 var logLevels = []string{"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"}
 
@@ -49,14 +20,15 @@ func (r *Relay) noteLogLevel(params []byte) {
 	r.mu.Unlock()
 }
 
-// upstreamEnded answers every pending call after the server's side ended,
-// with the upstream's explanation where it has one, and first tells a host
-// that asked for log messages.
-func (r *Relay) upstreamEnded(host, upstream Conn) string {
+// upstreamEnded answers every pending call after the server's side ended
+// with err, explained by the [Upstream] where it can (a container's exit
+// status and last stderr lines, or a lost engine), and first tells a host
+// that asked for log messages at a level that includes errors.
+func (r *Relay) upstreamEnded(host, upstream Conn, err error) {
 	why := "the server closed the connection before answering"
-	if e, ok := upstream.(ExitExplainer); ok {
-		if reason := r.opts.Redactor.String(e.ExitReason()); reason != "" {
-			why += " (" + reason + ")"
+	if u, ok := upstream.(Upstream); ok && err != nil {
+		if reason := u.ExitReason(err); reason != nil && reason != err {
+			why += ": " + r.opts.Redactor.String(reason.Error())
 		}
 	}
 	r.mu.Lock()
@@ -66,7 +38,13 @@ func (r *Relay) upstreamEnded(host, upstream Conn) string {
 		r.reply(host, logNotification("error", "mcp-sandbox: "+r.opts.Server+": "+why))
 	}
 	r.failPending(host, why)
-	return why
+}
+
+// A processExplainer is a [Process] that can say why its output ended, in
+// more words than an exit status: launcher.Container adds the last stderr
+// lines, or that the engine went away.
+type processExplainer interface {
+	ExitReason() string
 }
 
 // logNotification builds an MCP notifications/message.

@@ -37,7 +37,7 @@ func TestUpstreamEndExplained(t *testing.T) {
 			r := New(Options{Server: "probe", Redactor: red})
 			done := make(chan error, 1)
 			go func() {
-				done <- r.Serve(context.Background(), relayHost, WithExitReason(relayUp, func() string { return reason }))
+				done <- r.Serve(context.Background(), relayHost, explainedUpstream{relayUp, reason})
 			}()
 			t.Cleanup(func() { relayHost.Close(); <-done })
 			if tt.setLevel != "" {
@@ -69,7 +69,7 @@ func TestUpstreamEndExplained(t *testing.T) {
 			if err := json.Unmarshal(first, &resp); err != nil || string(resp.ID) != "7" {
 				t.Fatalf("want the answer to 7, got %s", first)
 			}
-			for _, want := range []string{"probe", "closed the connection before answering", "status 3", "last stderr: panic: [redacted:pw] | goroutine 1"} {
+			for _, want := range []string{"probe", "closed the connection before answering: the server exited with status 3; last stderr: panic: [redacted:pw] | goroutine 1"} {
 				if !strings.Contains(resp.Error.Message, want) {
 					t.Errorf("error %q lacks %q", resp.Error.Message, want)
 				}
@@ -82,3 +82,11 @@ func TestUpstreamEndExplained(t *testing.T) {
 		})
 	}
 }
+
+// explainedUpstream is an Upstream whose ExitReason says reason.
+type explainedUpstream struct {
+	*memConn
+	reason string
+}
+
+func (u explainedUpstream) ExitReason(error) error { return errors.New(u.reason) }

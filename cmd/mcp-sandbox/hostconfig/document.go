@@ -283,13 +283,11 @@ func comments(v *hujson.Value) []string {
 	add := func(x hujson.Extra) {
 		out = append(out, splitComments(x)...)
 	}
+	// All visits member names as values too, so their extras are counted
+	// here once.
 	for x := range v.All() {
 		add(x.BeforeExtra)
 		if comp, ok := x.Value.(*hujson.Object); ok {
-			for i := range comp.Members {
-				add(comp.Members[i].Name.BeforeExtra)
-				add(comp.Members[i].Name.AfterExtra)
-			}
 			add(comp.AfterExtra)
 		}
 		if arr, ok := x.Value.(*hujson.Array); ok {

@@ -260,3 +260,18 @@ func TestTOMLQuoting(t *testing.T) {
 		t.Errorf("AppendTOML = %q", got)
 	}
 }
+
+// A comment after a kept member, on the line of a removed one's
+// predecessor, stays (a double count once refused this edit).
+func TestRewriteKeepsLineComment(t *testing.T) {
+	c, _ := Lookup("vscode")
+	src := "{\n  \"servers\": {\n    \"a\": {\n      \"type\": \"stdio\",\n      \"command\": \"docker\",\n      \"args\": [\"run\", \"-i\"], // keep\n      \"env\": {\"API_TOKEN\": \"sk-x\"}\n    },\n  },\n}\n"
+	d, _ := Parse("f", []byte(src), c)
+	if _, err := d.SetEntry("a", Launch{Command: "/m", Args: []string{"run", "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := "{\n  \"servers\": {\n    \"a\": {\n      \"type\": \"stdio\",\n      \"command\": \"/m\",\n      \"args\": [\"run\", \"a\"] // keep\n    },\n  },\n}\n"
+	if diff := cmp.Diff(want, string(d.Bytes())); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -86,7 +86,7 @@ func readHostFile(c hostconfig.Client, path string) (*hostconfig.Document, error
 	}
 	doc, err := hostconfig.Parse(path, data, c)
 	if err != nil {
-		return nil, withCode(exitConfig, err)
+		return nil, configErr(err)
 	}
 	return doc, nil
 }
@@ -205,12 +205,12 @@ func cmdInstall(ctx context.Context, s Streams, args []string) error {
 		}
 		sort.Strings(names)
 		if len(names) == 0 {
-			return withCode(exitConfig, fmt.Errorf("%s defines no servers", cfg.Path))
+			return configErr(fmt.Errorf("%s defines no servers", cfg.Path))
 		}
 	}
 	for _, n := range names {
 		if _, err := cfg.Server(n); err != nil {
-			return withCode(exitConfig, err)
+			return configErr(err)
 		}
 	}
 	doc, err := readHostFile(client, file)
@@ -223,7 +223,7 @@ func cmdInstall(ctx context.Context, s Streams, args []string) error {
 			return err
 		}
 		if _, err := doc.SetEntry(n, l); err != nil {
-			return withCode(exitConfig, err)
+			return configErr(err)
 		}
 	}
 	for _, n := range doc.Notes {
@@ -263,7 +263,7 @@ func cmdUninstall(ctx context.Context, s Streams, args []string) error {
 			return err
 		}
 		if len(bs) == 0 {
-			return withCode(exitConfig, fmt.Errorf("%s has no mcp-sandbox backup to restore", file))
+			return configErr(fmt.Errorf("%s has no mcp-sandbox backup to restore", file))
 		}
 		if hf.dryRun {
 			old, _ := os.ReadFile(file)
@@ -300,7 +300,7 @@ func cmdUninstall(ctx context.Context, s Streams, args []string) error {
 			continue
 		}
 		if _, ours := runsUs(e); !ours {
-			return withCode(exitConfig, fmt.Errorf("entry %q in %s does not run mcp-sandbox; not removing it (nothing was changed)", n, file))
+			return configErr(fmt.Errorf("entry %q in %s does not run mcp-sandbox; not removing it (nothing was changed)", n, file))
 		}
 		if _, err := doc.RemoveEntry(n); err != nil {
 			return err
@@ -361,7 +361,7 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 	}
 	cfgPath, err := configPath(hf.config)
 	if err != nil {
-		return withCode(exitConfig, err)
+		return configErr(err)
 	}
 	if cfgPath, err = filepath.Abs(cfgPath); err != nil {
 		return err
@@ -373,7 +373,7 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 	var cfg *profiles.Config
 	if len(cfgText) > 0 {
 		if cfg, err = profiles.Parse(cfgPath, cfgText); err != nil {
-			return withCode(exitConfig, fmt.Errorf("fix the configuration first: %w", err))
+			return configErr(fmt.Errorf("fix the configuration first: %w", err))
 		}
 	} else {
 		cfgText = []byte("# mcp-sandbox configuration (see `mcp-sandbox help`).\n")
@@ -485,7 +485,7 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 			return err
 		}
 		if _, err := doc.SetEntry(it.entry, l); err != nil {
-			return withCode(exitConfig, err)
+			return configErr(err)
 		}
 	}
 	if hf.dryRun {
@@ -507,7 +507,7 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 	}
 	newCfg, err := profiles.Parse(cfgPath, newText)
 	if err != nil {
-		return withCode(exitConfig, err)
+		return configErr(err)
 	}
 	// 3. Prepare each server; 4. rewrite only the entries that are ready.
 	doc, err = readHostFile(client, file)
@@ -527,7 +527,7 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 			return err
 		}
 		if _, err := doc.SetEntry(it.entry, l); err != nil {
-			return withCode(exitConfig, err)
+			return configErr(err)
 		}
 	}
 	if err := applyChanges(s, false, []fileChange{{file, doc.Original(), doc.Bytes()}}, nil); err != nil {
@@ -536,7 +536,7 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 	fmt.Fprintf(w, "imported %d of %d entries; restart %s to use them. The backup next to %s still holds the old entries, credentials included: delete it once you are satisfied.\n",
 		len(items)-len(failed), len(doc.Entries()), client.Title, filepath.Base(file))
 	if len(failed) > 0 {
-		return withCode(exitError, fmt.Errorf("%d entries could not be prepared and were left as they were", len(failed)))
+		return fmt.Errorf("%d entries could not be prepared and were left as they were", len(failed))
 	}
 	return nil
 }
@@ -610,4 +610,13 @@ func terminalAsk(s Streams) func(string, bool) bool {
 			}
 		}
 	}
+}
+
+// configErr marks err (a host file or configuration problem) for exit
+// code 3.
+func configErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &configError{err}
 }

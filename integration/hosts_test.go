@@ -235,6 +235,18 @@ func TestImportClaudeDesktop(t *testing.T) {
 	}
 	w.checkEntries(t, es["everything"], es["files"], token, filepath.Join(data, "hello.txt"), "hello from the host")
 
+	// install writes a Cursor entry for an existing server; uninstall
+	// takes it out again.
+	w.cli(t, "install", "--client", "cursor", "everything")
+	cursor := filepath.Join(w.home, ".cursor", "mcp.json")
+	if ce, _ := entries(t, cursor, "mcpServers"); ce["everything"].Command != binary || strings.Join(ce["everything"].Args, " ") != "run everything" {
+		t.Errorf("cursor entry %+v", ce["everything"])
+	}
+	w.cli(t, "uninstall", "--client", "cursor", "everything")
+	if ce, _ := entries(t, cursor, "mcpServers"); len(ce) != 0 {
+		t.Errorf("cursor entries after uninstall: %+v", ce)
+	}
+
 	// Idempotent; then uninstall --restore gives back the original file.
 	w.cli(t, "import", "--client", "claude-desktop", "--yes")
 	if b, _ := os.ReadFile(host); string(b) != string(hostNow) {

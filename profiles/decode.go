@@ -34,6 +34,9 @@ type decoder struct {
 	pos  *posIndex
 	env  environment
 	errs []*Error
+
+	sensitive []sensitive     // dangerous host paths, listed on first use (danger.go)
+	dangers   []pendingDanger // of the sandbox being decoded
 }
 
 // errorf records a problem at the key of path.
@@ -486,10 +489,13 @@ func (d *decoder) sandbox(p []string, v any) Sandbox {
 			}
 		case "mounts":
 			sb.Mounts = d.mounts(kp, v)
+		case "allow_dangerous_mounts":
+			sb.AllowDangerousMounts, _ = d.boolean(kp, v)
 		default:
-			d.unknown(kp, "[sandbox] (want network, read_only, memory, cpus, pids, user, tmpfs, mounts, workdir, allow_root)")
+			d.unknown(kp, "[sandbox] (want network, read_only, memory, cpus, pids, user, tmpfs, mounts, workdir, allow_root, allow_dangerous_mounts)")
 		}
 	}
+	d.judgeMountDangers(p, &sb)
 	if !sb.AllowRoot && isRootUser(sb.User) {
 		d.valuef(sub(p, "user"), "user %q runs as root (or as the image's default user); set allow_root = true if you mean it", sb.User)
 	}
@@ -571,6 +577,7 @@ func (d *decoder) mounts(p []string, v any) []Mount {
 			continue
 		}
 		targets[m.Target] = true
+		d.noteMountDanger(ep, spec, m)
 		out = append(out, m)
 	}
 	return out

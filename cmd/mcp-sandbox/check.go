@@ -45,6 +45,7 @@ func cmdCheck(ctx context.Context, s Streams, args []string) error {
 		}
 		fmt.Fprintf(s.Out, "\n[%s]\n", n)
 		describeServer(s.Out, srv)
+		warnDangerousMounts(s.Out, srv)
 		missing += describeSecrets(ctx, s.Out, store, srv)
 		if pol == nil {
 			fmt.Fprintln(s.Out, "  policy:   no profile: every tool, prompt and resource passes")

@@ -101,6 +101,7 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 	for _, n := range servers {
 		srv := cfg.Servers[n]
 		what := "[" + n + "]"
+		doctorDangerousMounts(report, what, srv)
 		if srv.Remote() {
 			doctorRemote(ctx, report, what, store, srv)
 		} else if l != nil {

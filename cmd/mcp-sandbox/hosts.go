@@ -518,7 +518,8 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 	for _, it := range items {
 		fmt.Fprintf(w, "preparing %s…\n", it.conv.Server.Name)
 		if err := prepareServer(ctx, s, newCfg, it.conv.Server.Name); err != nil {
-			fmt.Fprintf(w, "left as it was: %s: preparing server %s failed: %v\n", it.entry, it.conv.Server.Name, err)
+			fmt.Fprintf(w, "left as it was: %s: preparing server %s failed: %v\n  [servers.%s] stays in %s; once it is ready: mcp-sandbox install --client %s %s\n",
+				it.entry, it.conv.Server.Name, err, it.conv.Server.Name, cfgPath, client.Name, it.conv.Server.Name)
 			failed = append(failed, it.entry)
 			continue
 		}

@@ -19,6 +19,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
+
+	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
 )
 
 const (
@@ -80,56 +82,27 @@ type authManager struct {
 	obtained    time.Time     // when tok was issued
 	usedRefresh string        // refresh token tok came with
 	granted     []string      // scopes granted in this process (for step-up)
-
-	// held are the tokens this process has held, most recent last, for
-	// scrub. A mutex of its own: m.mu is held during a browser login, and
-	// messages from the server must not wait for that.
-	heldMu sync.Mutex
-	held   [][]byte
 }
 
-// maxHeld bounds the tokens scrub remembers; older ones have long expired.
-const maxHeld = 64
+// tokenSecret names OAuth tokens in redaction markers:
+// "[redacted:oauth-token]".
+const tokenSecret = "oauth-token"
 
-// scrubMarker replaces a token in messages for the host.
-const scrubMarker = "[redacted:oauth-token]"
-
-// remember adds tok's access and refresh tokens to the ones scrub removes.
+// remember feeds tok's access and refresh tokens to the redactor, so that a
+// server echoing the bearer token it received (by mistake, or to get it in
+// front of the model) cannot show it to the host, and no log line carries
+// it.
 func (m *authManager) remember(tok *oauth2.Token) {
-	m.heldMu.Lock()
-	defer m.heldMu.Unlock()
+	var add []redact.Secret
 	for _, t := range []string{tok.AccessToken, tok.RefreshToken} {
-		if len(t) < 8 { // too short to be a real token; replacing it would mangle messages
+		if len(t) < redact.MinLength { // too short to be a real token; replacing it would mangle messages
 			continue
 		}
-		forms := [][]byte{[]byte(t)}
-		if j, _ := json.Marshal(t); string(j[1:len(j)-1]) != t {
-			forms = append(forms, j[1:len(j)-1]) // as a JSON string would carry it
-		}
-		for _, f := range forms {
-			if !slices.ContainsFunc(m.held, func(h []byte) bool { return bytes.Equal(h, f) }) {
-				m.held = append(m.held, f)
-			}
-		}
+		add = append(add, redact.Secret{Name: tokenSecret, Value: t})
 	}
-	if len(m.held) > maxHeld {
-		m.held = slices.Delete(m.held, 0, len(m.held)-maxHeld)
+	if err := m.s.redactor.Add(add...); err != nil {
+		m.log.Debug().Err(err).Msg("token not added to the redactor")
 	}
-}
-
-// scrub replaces every token this process has held with a marker, so that
-// a server echoing the bearer token it received (by mistake, or to get it
-// in front of the model) cannot show it to the host. The marker holds no
-// JSON metacharacters, so a valid message stays valid.
-func (m *authManager) scrub(msg []byte) []byte {
-	m.heldMu.Lock()
-	defer m.heldMu.Unlock()
-	for _, h := range m.held {
-		if bytes.Contains(msg, h) {
-			msg = bytes.ReplaceAll(msg, h, []byte(scrubMarker))
-		}
-	}
-	return msg
 }
 
 func newAuthManager(s *settings) *authManager {

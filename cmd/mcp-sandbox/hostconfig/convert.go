@@ -2,6 +2,7 @@ package hostconfig
 
 import (
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -332,6 +333,20 @@ func CredentialValue(v string) bool { return tokenFormats.MatchString(strings.Tr
 
 func (c *Conversion) remote(e Entry, o ConvertOptions) error {
 	s := &c.Server
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		return cannot("the url does not parse")
+	}
+	for k, vs := range u.Query() {
+		for _, v := range vs {
+			if CredentialName(k) || CredentialValue(v) {
+				return cannot("the url carries a credential in its query (%s); mcp-sandbox keeps credentials in the keychain, so move it to a header by hand", k)
+			}
+		}
+	}
+	if u.User != nil {
+		return cannot("the url carries a user name or password")
+	}
 	s.URL = e.URL
 	s.Source = "url " + e.URL
 	switch strings.ToLower(e.Type) {

@@ -191,6 +191,8 @@ func TestConvert(t *testing.T) {
 			want: Server{Image: "img:1", Args: []string{"serve"}, Env: map[string]string{"A": "1", "B": "2"}, Secrets: map[string]string{"TOKEN": "server.TOKEN"}, Network: "bridge", Mounts: []string{"/data:/in:ro"}}},
 		{name: "docker unknown flag", e: Entry{Command: "docker", Args: []string{"run", "--gpus", "all", "img"}}, reason: `docker run option "--gpus"`},
 		{name: "url sse", e: Entry{Type: "sse", URL: "https://x/sse", Headers: map[string]string{"X-Team": "a"}}, want: Server{URL: "https://x/sse", Transport: "sse", Headers: map[string]string{"X-Team": "a"}}},
+		{name: "url with key", e: Entry{URL: "https://x/mcp?api_key=abc123"}, reason: "credential in its query (api_key)"},
+		{name: "url with user", e: Entry{URL: "https://u:p@x/mcp"}, reason: "user name or password"},
 		{name: "native", e: Entry{Command: "/opt/bin/srv"}, reason: "is not a launcher mcp-sandbox can convert"},
 		{name: "ours", e: Entry{Command: "/usr/local/bin/mcp-sandbox", Args: []string{"run", "x"}}, reason: "already runs mcp-sandbox"},
 		{name: "variable", e: Entry{Command: "npx", Args: []string{"srv", "${workspaceFolder}"}}, reason: "${workspaceFolder}"},

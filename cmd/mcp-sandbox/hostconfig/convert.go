@@ -16,7 +16,7 @@ type Server struct {
 	// (e.g. `npx -y @modelcontextprotocol/server-everything`). Secret
 	// values never appear in it.
 	Source string
-	// Package is "npm:NAME[@VERSION]" or "pypi:NAME[@VERSION]"; Image an
+	// Package is "npm:NAME[@VERSION]" or "pypi:NAME[==VERSION]"; Image an
 	// image reference; URL a remote server. Exactly one is set.
 	Package, Image, URL string
 	// Transport of a remote server: "" (auto) or "sse".
@@ -187,8 +187,14 @@ func (c *Conversion) pkg(e Entry, o ConvertOptions, registry, launcher string, a
 		return cannot("%s package %q is not a registry package name", launcher, spec)
 	}
 	c.Server.Package = registry + ":" + name
-	if version != "" {
+	switch {
+	case version == "":
+	case registry == "npm":
 		c.Server.Package += "@" + version
+	case strings.ContainsAny(version[:1], "=<>!~"):
+		c.Server.Package += version // a PyPI specifier with its operator
+	default:
+		c.Server.Package += "==" + version
 	}
 	c.Server.Source = launcher + " " + strings.Join(args, " ")
 	rw := knownWriters[name]
@@ -206,8 +212,8 @@ func (c *Conversion) pkg(e Entry, o ConvertOptions, registry, launcher string, a
 // also "name==version").
 func splitPackage(registry, spec string) (name, version string) {
 	if registry == "pypi" {
-		if n, v, ok := strings.Cut(spec, "=="); ok {
-			return n, v
+		if i := strings.IndexAny(spec, "=<>!~"); i > 0 {
+			return spec[:i], spec[i:]
 		}
 	}
 	at := strings.LastIndexByte(spec, '@')

@@ -112,6 +112,14 @@ func TestInstallUninstallRestore(t *testing.T) {
 	if code, _, stderr := runMain(t, "", append([]string{"install", "zzz"}, base...)...); code != exitConfig || !strings.Contains(stderr, `"zzz"`) {
 		t.Errorf("install zzz: %d %s", code, stderr)
 	}
+	// An entry of that name that is not ours is not replaced.
+	os.WriteFile(cfg, []byte("[servers.a]\nimage = \"a:1\"\n\n[servers.b]\nimage = \"b:1\"\n\n[servers.native]\nimage = \"n:1\"\n"), 0o644)
+	if code, _, stderr := runMain(t, "", append([]string{"install", "native"}, base...)...); code != exitConfig || !strings.Contains(stderr, `runs "/usr/local/bin/srv", not mcp-sandbox`) {
+		t.Errorf("install over a foreign entry: %d %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(host); string(b) != string(after) {
+		t.Error("install over a foreign entry changed the file")
+	}
 	// An entry that is not ours is not removed.
 	if code, _, stderr := runMain(t, "", append([]string{"uninstall", "native"}, base...)...); code != exitConfig || !strings.Contains(stderr, "does not run mcp-sandbox") {
 		t.Errorf("uninstall native: %d %s", code, stderr)
@@ -120,8 +128,8 @@ func TestInstallUninstallRestore(t *testing.T) {
 	if code, _, stderr := runMain(t, "", append([]string{"install"}, base...)...); code != 0 {
 		t.Fatalf("install all: %s", stderr)
 	}
-	if s := readJSON(t, host)["mcpServers"].(map[string]any); len(s) != 3 {
-		t.Errorf("after install all: %v", s)
+	if s := readJSON(t, host)["mcpServers"].(map[string]any); len(s) != 3 || s["native"].(map[string]any)["command"] != "/usr/local/bin/srv" {
+		t.Errorf("after install all (native skipped): %v", s)
 	}
 	if code, _, stderr := runMain(t, "", append([]string{"uninstall"}, base...)...); code != 0 {
 		t.Fatalf("uninstall: %s", stderr)

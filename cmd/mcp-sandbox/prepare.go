@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/mcp-sandbox/mcp-sandbox/launcher"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/keychain"
 )
 
 // cmdPrepare builds or pulls the images of the named servers (all of them
@@ -42,7 +43,7 @@ func cmdPrepare(ctx context.Context, s Streams, args []string) error {
 	}
 	for _, n := range names {
 		if _, err := cfg.Server(n); err != nil {
-			return withCode(exitConfig, err)
+			return err
 		}
 	}
 
@@ -61,11 +62,11 @@ func cmdPrepare(ctx context.Context, s Streams, args []string) error {
 			continue
 		}
 		// Secrets do not go into images: an empty set is enough here.
-		spec := containerSpec(srv, &resolvedSecrets{}, rebuild)
+		spec := containerSpec(srv, &keychain.Resolved{}, rebuild)
 		provided, err := l.Prepare(ctx, spec)
 		switch {
 		case ctx.Err() != nil:
-			return withCode(exitError, errors.New("interrupted"))
+			return errors.New("interrupted")
 		case err != nil:
 			failed++
 			fmt.Fprintf(s.ErrOut, "%s: %v\n", n, err)
@@ -78,7 +79,7 @@ func cmdPrepare(ctx context.Context, s Streams, args []string) error {
 		}
 	}
 	if failed > 0 {
-		return withCode(exitUpstream, fmt.Errorf("%d of %d image(s) could not be prepared", failed, len(names)))
+		return fmt.Errorf("%d of %d image(s) could not be prepared", failed, len(names))
 	}
 	return nil
 }

@@ -165,8 +165,8 @@ func TestToolsInterruptedLeavesNoContainer(t *testing.T) {
 	}
 }
 
-// readmeFirstRun returns the first code block under the README heading that
-// says "First run", as /work-style awk extraction and a newcomer read it.
+// readmeFirstRun returns the first code block after the README heading that
+// says "First run": the command a newcomer pastes first.
 func readmeFirstRun(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))

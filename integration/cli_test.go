@@ -382,3 +382,40 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("build progress reached stdout:\n%s", out)
 	}
 }
+
+// TestRunProfileRebuildNoWatch drives `run NAME --profile P --rebuild
+// --no-watch` as a host would: the other profile governs, the image is
+// rebuilt (and the log says so in one line).
+func TestRunProfileRebuildNoWatch(t *testing.T) {
+	e := newEnv(t, `profile = "safe"`, "[profiles.safe]\ntools.deny = [\"fork\"]\n\n[profiles.echo-only]\ntools.allow = [\"echo\"]\n")
+	s := e.connect("--profile", "echo-only", "--rebuild", "--no-watch")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var names []string
+	for tool, err := range s.Tools(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, tool.Name)
+	}
+	if len(names) != 1 || names[0] != "echo" {
+		t.Errorf("tools under --profile echo-only = %v, want [echo]", names)
+	}
+	if n := strings.Count(s.stderr.String(), "rebuild requested for image "+probeImage); n != 1 {
+		t.Errorf("--rebuild logged %d lines saying it builds, want 1:\n%s", n, s.stderr.String())
+	}
+}
+
+// TestCheckNamesLineAndColumn: the README's example of a bad key, through
+// the binary.
+func TestCheckNamesLineAndColumn(t *testing.T) {
+	needBuild(t)
+	config := filepath.Join(t.TempDir(), "mcp-sandbox.toml")
+	if err := os.WriteFile(config, []byte("[servers.a]\nimage = \"x\"\n\n[servers.a.sandbox]\nnetwrk = \"none\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code, _ := runCLI(t, exec.Command(binary, "check", "--config", config), time.Minute)
+	if want := config + `:5:1: unknown key "netwrk" in [sandbox] (want network,`; code != 3 || !strings.Contains(errOut, want) {
+		t.Errorf("check of a bad key: exit %d, stderr %q; want 3 and %q", code, errOut, want)
+	}
+}

@@ -45,14 +45,19 @@ func newHostWorld(t *testing.T) *hostWorld {
 // cli runs the built binary in the world, as a user in a shell would.
 func (w *hostWorld) cli(t *testing.T, args ...string) string {
 	t.Helper()
+	out, err := w.cliErr(args...)
+	if err != nil {
+		t.Fatalf("mcp-sandbox %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (w *hostWorld) cliErr(args ...string) (string, error) {
 	cmd := exec.Command(binary, args...)
 	cmd.Env = w.env
 	cmd.Dir = w.home
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("mcp-sandbox %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return string(out), err
 }
 
 type hostEntry struct {
@@ -295,13 +300,19 @@ func TestImportVSCodeWorkspace(t *testing.T) {
       "args": ["run", "-i", "--rm", "-e", "GITHUB_TOKEN", "ghcr.io/github/github-mcp-server"],
       "env": {"GITHUB_TOKEN": "${input:gh}"}
     },
+    "absent": {"type": "stdio", "command": "docker", "args": ["run", "-i", "--rm", "mcp-sandbox-test/absent:%[4]s"]},
   },
 }
-`, probeImage, token, project)
+`, probeImage, token, project, randHex(6))
 	os.WriteFile(file, []byte(original), 0o644)
 
-	out := w.cli(t, "import", "--client", "vscode", "--file", file, "--yes")
+	// The entry whose image is not here cannot be prepared: it keeps its
+	// old form and import exits non-zero; the others are imported.
+	out, err := w.cliErr("import", "--client", "vscode", "--file", file, "--yes")
 	t.Logf("import:\n%s", out)
+	if err == nil || !strings.Contains(out, "left as it was: absent: preparing server absent failed") {
+		t.Errorf("import with an unpreparable entry: %v", err)
+	}
 	now, _ := os.ReadFile(file)
 	for _, c := range []string{"// Prompted by VS Code.", "// the token is literal here", "/* the workspace, read-only */"} {
 		if !strings.Contains(string(now), c) {
@@ -311,6 +322,9 @@ func TestImportVSCodeWorkspace(t *testing.T) {
 	es, top := entries(t, file, "servers")
 	if !strings.Contains(string(top["inputs"]), `"id":"gh"`) && !strings.Contains(string(top["inputs"]), `"id": "gh"`) {
 		t.Errorf("inputs: %s", top["inputs"])
+	}
+	if !strings.Contains(string(now), `"absent": {"type": "stdio", "command": "docker", "args": ["run", "-i", "--rm", "mcp-sandbox-test/absent:`) {
+		t.Errorf("the unprepared entry changed:\n%s", now)
 	}
 	if g := es["github"]; g.Command != "docker" || g.Env["GITHUB_TOKEN"] != "${input:gh}" || !strings.Contains(out, "left as it was: github") {
 		t.Errorf("the ${input} entry was not left as it was: %+v", g)

@@ -110,7 +110,7 @@ Usage:
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %-20s %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "  %-9s %-20s %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprint(w, `
 Flags common to the commands:

@@ -199,7 +199,8 @@ func cmdInstall(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(names) == 0 {
+	all := len(names) == 0
+	if all {
 		for n := range cfg.Servers {
 			names = append(names, n)
 		}
@@ -217,7 +218,20 @@ func cmdInstall(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
+	var done []string
 	for _, n := range names {
+		// An entry of that name that runs something else is the user's
+		// own server: replacing it would lose it (and its env).
+		if e, ok := doc.Entry(n); ok {
+			if _, ours := runsUs(e); !ours {
+				if !all {
+					return configErr(fmt.Errorf("entry %q in %s runs %q, not mcp-sandbox; move it with import, or remove or rename it first (nothing was changed)", n, file, e.Command))
+				}
+				fmt.Fprintf(s.ErrOut, "skipped %s: the entry of that name in %s runs %q, not mcp-sandbox\n", n, file, e.Command)
+				continue
+			}
+		}
+		done = append(done, n)
 		l, err := launchFor(n, cfg.Path)
 		if err != nil {
 			return err
@@ -230,14 +244,14 @@ func cmdInstall(ctx context.Context, s Streams, args []string) error {
 		fmt.Fprintln(s.ErrOut, "note:", n)
 	}
 	if !doc.Changed() {
-		fmt.Fprintf(s.ErrOut, "%s already runs %s under mcp-sandbox; nothing to change\n", file, strings.Join(names, ", "))
+		fmt.Fprintf(s.ErrOut, "%s already runs %s under mcp-sandbox; nothing to change\n", file, strings.Join(done, ", "))
 		return nil
 	}
 	if err := applyChanges(s, hf.dryRun, []fileChange{{file, doc.Original(), doc.Bytes()}}, nil); err != nil {
 		return err
 	}
 	if !hf.dryRun {
-		fmt.Fprintf(s.ErrOut, "%s now starts %s through mcp-sandbox; restart %s to pick it up\n", client.Title, strings.Join(names, ", "), client.Title)
+		fmt.Fprintf(s.ErrOut, "%s now starts %s through mcp-sandbox; restart %s to pick it up\n", client.Title, strings.Join(done, ", "), client.Title)
 	}
 	return nil
 }
@@ -518,7 +532,8 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 	for _, it := range items {
 		fmt.Fprintf(w, "preparing %s…\n", it.conv.Server.Name)
 		if err := prepareServer(ctx, s, newCfg, it.conv.Server.Name); err != nil {
-			fmt.Fprintf(w, "left as it was: %s: preparing server %s failed: %v\n", it.entry, it.conv.Server.Name, err)
+			fmt.Fprintf(w, "left as it was: %s: preparing server %s failed: %v\n  [servers.%s] stays in %s; once it is ready: mcp-sandbox install --client %s %s\n",
+				it.entry, it.conv.Server.Name, err, it.conv.Server.Name, cfgPath, client.Name, it.conv.Server.Name)
 			failed = append(failed, it.entry)
 			continue
 		}

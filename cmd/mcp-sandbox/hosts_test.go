@@ -112,6 +112,14 @@ func TestInstallUninstallRestore(t *testing.T) {
 	if code, _, stderr := runMain(t, "", append([]string{"install", "zzz"}, base...)...); code != exitConfig || !strings.Contains(stderr, `"zzz"`) {
 		t.Errorf("install zzz: %d %s", code, stderr)
 	}
+	// An entry of that name that is not ours is not replaced.
+	os.WriteFile(cfg, []byte("[servers.a]\nimage = \"a:1\"\n\n[servers.b]\nimage = \"b:1\"\n\n[servers.native]\nimage = \"n:1\"\n"), 0o644)
+	if code, _, stderr := runMain(t, "", append([]string{"install", "native"}, base...)...); code != exitConfig || !strings.Contains(stderr, `runs "/usr/local/bin/srv", not mcp-sandbox`) {
+		t.Errorf("install over a foreign entry: %d %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(host); string(b) != string(after) {
+		t.Error("install over a foreign entry changed the file")
+	}
 	// An entry that is not ours is not removed.
 	if code, _, stderr := runMain(t, "", append([]string{"uninstall", "native"}, base...)...); code != exitConfig || !strings.Contains(stderr, "does not run mcp-sandbox") {
 		t.Errorf("uninstall native: %d %s", code, stderr)
@@ -120,8 +128,8 @@ func TestInstallUninstallRestore(t *testing.T) {
 	if code, _, stderr := runMain(t, "", append([]string{"install"}, base...)...); code != 0 {
 		t.Fatalf("install all: %s", stderr)
 	}
-	if s := readJSON(t, host)["mcpServers"].(map[string]any); len(s) != 3 {
-		t.Errorf("after install all: %v", s)
+	if s := readJSON(t, host)["mcpServers"].(map[string]any); len(s) != 3 || s["native"].(map[string]any)["command"] != "/usr/local/bin/srv" {
+		t.Errorf("after install all (native skipped): %v", s)
 	}
 	if code, _, stderr := runMain(t, "", append([]string{"uninstall"}, base...)...); code != 0 {
 		t.Fatalf("uninstall: %s", stderr)
@@ -281,5 +289,64 @@ func TestImportRemoteEntry(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(cfg); string(b) != string(newCfg) {
 		t.Error("second import changed the config")
+	}
+}
+
+// Without --yes on a terminal, import asks one question per decision and
+// follows the answers, defaults on an empty line.
+func TestImportAsksOnTerminal(t *testing.T) {
+	_, cfg, host := hostWorld(t)
+	os.WriteFile(host, []byte(`{"mcpServers": {"remote": {"url": "http://127.0.0.1:9/mcp", "headers": {"Authorization": "Bearer sk-asked-0123456789abcdef", "X-Team": "platform-team", "X-Zone": "eu-west-zone"}}}}`), 0o600)
+	service := "mcp-sandbox-import-ask-" + time.Now().Format("150405.000000")
+	t.Setenv("MCP_SANDBOX_KEYCHAIN_SERVICE", service)
+	store := keychain.New(keychain.Options{Service: keychain.ServiceName("")})
+	ctx := context.Background()
+	if _, err := store.List(ctx); err != nil {
+		if os.Getenv("MCP_SANDBOX_REQUIRE_KEYCHAIN") == "1" {
+			t.Fatalf("keychain required but unavailable: %v", err)
+		}
+		t.Skipf("no keychain (%v); set MCP_SANDBOX_REQUIRE_KEYCHAIN=1 to make this a failure", err)
+	}
+	t.Cleanup(func() {
+		store.Delete(ctx, "import.remote.Authorization")
+		store.Delete(ctx, "import.remote.X-Team")
+	})
+	var out, errOut strings.Builder
+	// Authorization: default (yes); X-Team: yes although it does not look
+	// like a credential; X-Zone: no.
+	in := strings.NewReader("\ny\nn\n")
+	code := Main(ctx, []string{"import", "--client", "claude-desktop", "--file", host, "--config", cfg},
+		Streams{In: in, Out: &out, ErrOut: &errOut, InTTY: true, ErrTTY: true})
+	if code != 0 {
+		t.Fatalf("import: %d\n%s", code, errOut.String())
+	}
+	if n := strings.Count(errOut.String(), "in the keychain (instead of the config file)?"); n != 3 {
+		t.Errorf("%d questions asked:\n%s", n, errOut.String())
+	}
+	toml, _ := os.ReadFile(cfg)
+	want := `headers = { Authorization = "secret:import.remote.Authorization", X-Team = "secret:import.remote.X-Team", X-Zone = "eu-west-zone" }`
+	if !strings.Contains(string(toml), want) {
+		t.Errorf("config:\n%s\nwant %s", toml, want)
+	}
+	if v, err := store.Get(ctx, "import.remote.X-Team"); err != nil || v != "platform-team" {
+		t.Errorf("X-Team in the keychain: %q %v", v, err)
+	}
+}
+
+func TestInstallProjectFile(t *testing.T) {
+	dir, cfg, _ := hostWorld(t)
+	code, _, stderr := runMain(t, "", "install", "--client", "vscode", "--project", dir, "--config", cfg, "a")
+	if code != 0 {
+		t.Fatalf("install --project: %d %s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, ".vscode", "mcp.json"))
+	if err != nil || !strings.Contains(string(b), `"type": "stdio",`) || !strings.Contains(string(b), `"servers": {`) {
+		t.Errorf("project file: %v\n%s", err, b)
+	}
+	if code, _, stderr := runMain(t, "", "install", "--client", "windsurf", "--project", dir, "--config", cfg); code != exitUsage || !strings.Contains(stderr, "no project-level") {
+		t.Errorf("windsurf --project: %d %s", code, stderr)
+	}
+	if code, _, _ := runMain(t, "", "install", "--config", cfg); code != exitUsage {
+		t.Errorf("install without --client: %d", code)
 	}
 }

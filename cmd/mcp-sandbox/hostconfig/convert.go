@@ -2,6 +2,7 @@ package hostconfig
 
 import (
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,7 +16,7 @@ type Server struct {
 	// (e.g. `npx -y @modelcontextprotocol/server-everything`). Secret
 	// values never appear in it.
 	Source string
-	// Package is "npm:NAME[@VERSION]" or "pypi:NAME[@VERSION]"; Image an
+	// Package is "npm:NAME[@VERSION]" or "pypi:NAME[==VERSION]"; Image an
 	// image reference; URL a remote server. Exactly one is set.
 	Package, Image, URL string
 	// Transport of a remote server: "" (auto) or "sse".
@@ -186,8 +187,14 @@ func (c *Conversion) pkg(e Entry, o ConvertOptions, registry, launcher string, a
 		return cannot("%s package %q is not a registry package name", launcher, spec)
 	}
 	c.Server.Package = registry + ":" + name
-	if version != "" {
+	switch {
+	case version == "":
+	case registry == "npm":
 		c.Server.Package += "@" + version
+	case strings.ContainsAny(version[:1], "=<>!~"):
+		c.Server.Package += version // a PyPI specifier with its operator
+	default:
+		c.Server.Package += "==" + version
 	}
 	c.Server.Source = launcher + " " + strings.Join(args, " ")
 	rw := knownWriters[name]
@@ -205,8 +212,8 @@ func (c *Conversion) pkg(e Entry, o ConvertOptions, registry, launcher string, a
 // also "name==version").
 func splitPackage(registry, spec string) (name, version string) {
 	if registry == "pypi" {
-		if n, v, ok := strings.Cut(spec, "=="); ok {
-			return n, v
+		if i := strings.IndexAny(spec, "=<>!~"); i > 0 {
+			return spec[:i], spec[i:]
 		}
 	}
 	at := strings.LastIndexByte(spec, '@')
@@ -332,6 +339,20 @@ func CredentialValue(v string) bool { return tokenFormats.MatchString(strings.Tr
 
 func (c *Conversion) remote(e Entry, o ConvertOptions) error {
 	s := &c.Server
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		return cannot("the url does not parse")
+	}
+	for k, vs := range u.Query() {
+		for _, v := range vs {
+			if CredentialName(k) || CredentialValue(v) {
+				return cannot("the url carries a credential in its query (%s); mcp-sandbox keeps credentials in the keychain, so move it to a header by hand", k)
+			}
+		}
+	}
+	if u.User != nil {
+		return cannot("the url carries a user name or password")
+	}
 	s.URL = e.URL
 	s.Source = "url " + e.URL
 	switch strings.ToLower(e.Type) {

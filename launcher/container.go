@@ -50,8 +50,10 @@ type Container struct {
 	exitCode   int64
 	exitErr    error
 
-	// cleanups run after the container is removed (Files volumes).
+	// cleanups run after the container is removed (Files volumes, the
+	// egress sidecar and network).
 	cleanups []func(context.Context) error
+	egress   *egressSidecar // nil without filtered egress
 
 	closeOnce sync.Once
 	closeErr  error

@@ -104,6 +104,9 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 		} else if l != nil {
 			doctorImage(ctx, report, what, l, srv)
 		}
+		if !srv.Remote() {
+			report(egressState(srv.Sandbox), what, "egress "+describeEgress(srv.Sandbox))
+		}
 		if store == nil {
 			continue
 		}

@@ -51,6 +51,7 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
+	sess.egressAudit.a.Store(audit)
 	relay := shim.New(shim.Options{
 		Server:         name,
 		Logger:         log,
@@ -150,6 +151,8 @@ type session struct {
 	container *launcher.Container
 	launcher  *launcher.Launcher
 	log       zerolog.Logger
+	// egressAudit receives the refusals of filtered egress.
+	egressAudit egressAudit
 }
 
 // openSession loads the configuration, resolves the server's secrets and
@@ -179,6 +182,7 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	base := log
 	log = log.With().Str("server", name).Logger()
 	sess := &session{cfg: cfg, srv: srv, policy: pol, red: red, log: log}
+	sess.egressAudit.server = name
 	if srv.Remote() {
 		ro, err := remoteOptions(ctx, s, log, store, srv, secrets)
 		if err != nil {
@@ -201,6 +205,7 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	sess.launcher = l
 	spec := containerSpec(srv, secrets, opts.rebuild)
 	spec.Redact = red.String
+	spec.Egress = egressSpec(srv.Sandbox, sess.egressAudit.record)
 	c, err := l.Start(ctx, spec)
 	if err != nil {
 		l.Close()
@@ -271,6 +276,9 @@ func (s *session) close() {
 		defer cancel()
 		if err := s.container.Close(ctx); err != nil {
 			s.log.Error().Err(err).Msg("removing the container")
+		}
+		if s.srv.Sandbox.Network == profiles.NetworkFiltered {
+			s.log.Info().Int64("refused", s.container.EgressRefused()).Msg("egress: connections refused this session")
 		}
 	}
 	if s.launcher != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net"
 	"os"
@@ -34,7 +35,7 @@ func cmdEgressProxy(ctx context.Context, s Streams, args []string) error {
 	}
 	var cfg egress.Config
 	if err := json.Unmarshal([]byte(os.Getenv(launcher.EgressConfigEnv)), &cfg); err != nil {
-		return withCode(exitConfig, err)
+		return &configError{fmt.Errorf("%s: %w", launcher.EgressConfigEnv, err)}
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -89,7 +90,7 @@ func egressSpec(sb profiles.Sandbox, record func(egress.Event)) *launcher.Egress
 // sidecar reports from the start of the session.
 type egressAudit struct {
 	server string
-	a      atomic.Pointer[shim.Auditor]
+	logs   atomic.Pointer[auditLogs]
 }
 
 // record writes one refused connection as an audit record: method
@@ -99,7 +100,11 @@ func (e *egressAudit) record(ev egress.Event) {
 	if ev.Port != 0 {
 		dest = net.JoinHostPort(ev.Host, strconv.Itoa(ev.Port))
 	}
-	e.a.Load().Record(shim.AuditRecord{
+	logs := e.logs.Load()
+	if logs == nil {
+		return // before the audit opened: the log has it
+	}
+	logs.current().Record(shim.AuditRecord{
 		Time:     time.Now().UTC(),
 		Server:   e.server,
 		Method:   "egress/refused",
@@ -124,4 +129,11 @@ func egressState(sb profiles.Sandbox) string {
 		return "warn"
 	}
 	return "ok"
+}
+
+// current returns the audit log in use (nil when auditing is off).
+func (a *auditLogs) current() *shim.Auditor {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cur
 }

@@ -45,9 +45,9 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 	defer sess.close()
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-sandbox-tools", Version: version}, nil)
-	cs, err := client.Connect(ctx, &connTransport{conn: sess.conn}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
+	cs, err := client.Connect(ctx, &connTransport{conn: sess.upstream}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
 	if err != nil {
-		return withCode(exitUpstream, fmt.Errorf("initialize %s: %w", name, err))
+		return upstreamFailed(fmt.Errorf("initialize %s: %w", name, err))
 	}
 	defer cs.Close()
 
@@ -60,7 +60,7 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 	var rows []row
 	for tool, err := range cs.Tools(ctx, nil) {
 		if err != nil {
-			return withCode(exitUpstream, fmt.Errorf("tools/list: %w", err))
+			return upstreamFailed(fmt.Errorf("tools/list: %w", err))
 		}
 		d := sess.policy.Tool(tool.Name)
 		rows = append(rows, row{

@@ -21,7 +21,7 @@ import (
 
 // gatewayAddr is the host's address on the engine's default bridge: test
 // listeners bind there, so all traffic stays on this machine.
-func gatewayAddr(t *testing.T, e *env) string {
+func gatewayAddr(t testing.TB, e *env) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -59,7 +59,7 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-func listenGateway(t *testing.T, gw string) *countingListener {
+func listenGateway(t testing.TB, gw string) *countingListener {
 	t.Helper()
 	l, err := net.Listen("tcp", net.JoinHostPort(gw, "0"))
 	if err != nil {
@@ -91,7 +91,7 @@ func bannerServer(t *testing.T, gw, banner string) *countingListener {
 }
 
 // httpServer serves body on every path, and 10 MB on /10mb.
-func httpServer(t *testing.T, gw, body string) *countingListener {
+func httpServer(t testing.TB, gw, body string) *countingListener {
 	l := listenGateway(t, gw)
 	big := strings.Repeat("0123456789", 1<<20)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -63,6 +63,10 @@ type Egress struct {
 	OnRefused func(egress.Event)
 }
 
+// inhibitIPv4 is the bridge driver option that leaves the host without an
+// address on the network.
+const inhibitIPv4 = "com.docker.network.bridge.inhibit_ipv4"
+
 // egressSidecar is one server's running sidecar and its network.
 type egressSidecar struct {
 	api     dockerAPI
@@ -251,7 +255,7 @@ func (l *Launcher) startEgress(ctx context.Context, spec Spec, name string) (_ *
 	// containers on it still reach each other.
 	resp, err := l.api.NetworkCreate(ctx, eg.name, network.CreateOptions{
 		Driver: "bridge", Internal: true, Labels: labels,
-		Options: map[string]string{"com.docker.network.bridge.inhibit_ipv4": "true"},
+		Options: map[string]string{inhibitIPv4: "true"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("egress network: %w", err)
@@ -260,6 +264,12 @@ func (l *Launcher) startEgress(ctx context.Context, spec Spec, name string) (_ *
 	ni, err := l.api.NetworkInspect(ctx, resp.ID, network.InspectOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("egress network: %w", err)
+	}
+	if ni.Options[inhibitIPv4] != "true" {
+		// Podman's compatible API drops the option: the host keeps an
+		// address on the internal network, where services the host
+		// listens with on all addresses are in reach of the server.
+		eg.log.Warn().Msg("the engine keeps an address of the host on the egress network: host services listening on all addresses are reachable from the server (Podman); bind them to specific addresses")
 	}
 	subnet := ""
 	for _, c := range ni.IPAM.Config {

@@ -357,7 +357,7 @@ func clientHelloSNI(br *bufio.Reader) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("TLS record: %v", err)
 	}
-	n := 5 + int(hdr[3])<<8 | int(hdr[4])
+	n := 5 + (int(hdr[3])<<8 | int(hdr[4]))
 	if n > maxSniff {
 		return "", errors.New("TLS ClientHello too large")
 	}

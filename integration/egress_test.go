@@ -7,6 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -228,6 +231,9 @@ hosts = { "allowed.test" = %q, "other.test" = %q, "web.test" = %q }
 	if !strings.Contains(log, "egress refused") || !strings.Contains(log, "unlisted.test") {
 		t.Errorf("the log does not report the refusals:\n%s", log)
 	}
+	if !strings.Contains(log, "connections refused this session") {
+		t.Errorf("the log has no session total of refusals:\n%s", log)
+	}
 	refused := 0
 	for _, rec := range readAudit(t, e.audit) {
 		if rec.Method == "egress/refused" {
@@ -292,7 +298,24 @@ allow_hosts = ["example.test"]
 		return e, s
 	}
 	t.Run("host EOF", func(t *testing.T) {
-		e, s := start(t)
+		// This one runs the sidecar from a static Linux build given by
+		// MCP_SANDBOX_EGRESS_BINARY, as the README tells Docker Desktop
+		// users to; the others from the (cgo) binary itself.
+		static := filepath.Join(t.TempDir(), "mcp-sandbox-linux")
+		cmd := exec.Command("go", "build", "-o", static, "./cmd/mcp-sandbox")
+		cmd.Dir = repoRoot
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("static build: %v\n%s", err, out)
+		}
+		e := newEnv(t, "", "")
+		e.writeConfig(sandbox, "")
+		e.extraEnv = append(e.extraEnv, "MCP_SANDBOX_EGRESS_BINARY="+static)
+		s := e.connect()
+		s.call(t, "echo", map[string]any{"text": "x"})
+		if c, n := egressObjects(t, e, s.cmd.Process.Pid); c != 2 || n != 1 {
+			t.Fatalf("while running: %d containers and %d networks, want 2 (server, sidecar) and 1", c, n)
+		}
 		s.Close()
 		waitExit(t, s.cmd, 30*time.Second)
 		waitNoEgressObjects(t, e, s.cmd.Process.Pid, 5*time.Second)

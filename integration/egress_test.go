@@ -364,4 +364,8 @@ func TestEgressCheck(t *testing.T) {
 	if err != nil || !strings.Contains(out, "egress:   filtered: only api.example.com:443, *.slack.com:443, 10.1.0.0/16:5432") {
 		t.Errorf("check with allow_hosts: err %v, output:\n%s", err, out)
 	}
+	doc, _ := e.command("doctor", "--config", e.config).CombinedOutput()
+	if !strings.Contains(string(doc), "egress filtered: only api.example.com:443") || !strings.Contains(string(doc), "egress sidecar image mcp-sandbox/egress:") {
+		t.Errorf("doctor does not show the egress and its sidecar image:\n%s", doc)
+	}
 }

@@ -81,24 +81,42 @@ type egressSidecar struct {
 	once    sync.Once
 }
 
-// egressImage returns the sidecar image, building it from the egress binary
-// if the engine does not have it yet. Its tag is the binary's digest, so an
+// egressBinary reads the binary the sidecar image is built from and
+// returns its path, content and the image's tag: the binary's digest, so an
 // upgraded mcp-sandbox gets a new image and never runs a stale sidecar.
-func (l *Launcher) egressImage(ctx context.Context) (string, error) {
-	bin := os.Getenv(EgressBinaryEnv)
-	if bin == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return "", fmt.Errorf("egress sidecar: find this executable: %w", err)
+func egressBinary() (path string, data []byte, tag string, err error) {
+	path = os.Getenv(EgressBinaryEnv)
+	if path == "" {
+		if path, err = os.Executable(); err != nil {
+			return "", nil, "", fmt.Errorf("egress sidecar: find this executable: %w", err)
 		}
-		bin = exe
 	}
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		return "", fmt.Errorf("egress sidecar: %w", err)
+	if data, err = os.ReadFile(path); err != nil {
+		return "", nil, "", fmt.Errorf("egress sidecar: %w", err)
 	}
 	sum := sha256.Sum256(data)
-	tag := "mcp-sandbox/egress:" + hex.EncodeToString(sum[:8])
+	return path, data, "mcp-sandbox/egress:" + hex.EncodeToString(sum[:8]), nil
+}
+
+// EgressImage reports the egress sidecar's image tag and whether the engine
+// has it (it is built on the first start of a server with allow_hosts). It
+// is what `mcp-sandbox doctor` shows.
+func (l *Launcher) EgressImage(ctx context.Context) (tag string, present bool, err error) {
+	_, _, tag, err = egressBinary()
+	if err != nil {
+		return "", false, err
+	}
+	present, err = l.ImagePresent(ctx, tag)
+	return tag, present, err
+}
+
+// egressImage returns the sidecar image, building it from the egress binary
+// if the engine does not have it yet.
+func (l *Launcher) egressImage(ctx context.Context) (string, error) {
+	bin, data, tag, err := egressBinary()
+	if err != nil {
+		return "", err
+	}
 	if _, err := l.api.ImageInspect(ctx, tag); err == nil {
 		return tag, nil
 	} else if !cerrdefs.IsNotFound(err) {

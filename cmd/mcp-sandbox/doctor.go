@@ -108,6 +108,9 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 		}
 		if !srv.Remote() {
 			report(egressState(srv.Sandbox), what, "egress "+describeEgress(srv.Sandbox))
+			if l != nil && srv.Sandbox.Network == profiles.NetworkFiltered {
+				doctorEgressImage(ctx, report, what, l)
+			}
 		}
 		if store == nil {
 			continue

@@ -137,3 +137,18 @@ func (a *auditLogs) current() *shim.Auditor {
 	defer a.mu.Unlock()
 	return a.cur
 }
+
+// doctorEgressImage reports on the egress sidecar's image.
+func doctorEgressImage(ctx context.Context, report func(state, what, detail string), what string, l *launcher.Launcher) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tag, present, err := l.EgressImage(ctx)
+	switch {
+	case err != nil:
+		report("FAIL", what, fmt.Sprintf("egress sidecar image: %v", err))
+	case present:
+		report("ok", what, "egress sidecar image "+tag+" present")
+	default:
+		report("note", what, "egress sidecar image "+tag+" will be built from this binary on first run")
+	}
+}

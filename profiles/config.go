@@ -131,6 +131,13 @@ type Sandbox struct {
 	Workdir string
 	// AllowRoot permits running as root.
 	AllowRoot bool
+	// AllowDangerousMounts permits mounts that hand the server the machine
+	// or the user's credentials (the engine socket, /, the home directory,
+	// credential directories; see danger.go). Without it they are errors.
+	AllowDangerousMounts bool
+	// DangerousMounts are the warnings for the dangerous mounts that
+	// AllowDangerousMounts let through, positioned like errors.
+	DangerousMounts []*Error
 }
 
 // Mount is one host bind mount.

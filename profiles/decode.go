@@ -364,8 +364,6 @@ func (d *decoder) secretFiles(p []string, v any) map[string]string {
 	return m
 }
 
-const secretPrefix = "secret:"
-
 func (d *decoder) headers(p []string, v any) map[string]string {
 	m := d.strMap(p, v)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -376,7 +374,7 @@ func (d *decoder) headers(p []string, v any) map[string]string {
 		case remote.ReservedHeader(k):
 			d.errorf(kp, "header %q is set by the transport and cannot be configured", k)
 		}
-		if ref, ok := strings.CutPrefix(m[k], secretPrefix); ok {
+		if ref, ok := strings.CutPrefix(m[k], SecretPrefix); ok {
 			d.itemName(kp, ref)
 		}
 	}
@@ -409,7 +407,7 @@ func (d *decoder) oauth(p []string, v any) *OAuth {
 			o.ClientID, _ = d.str(kp, v)
 		case "client_secret":
 			if s, ok := d.str(kp, v); ok {
-				ref, found := strings.CutPrefix(s, secretPrefix)
+				ref, found := strings.CutPrefix(s, SecretPrefix)
 				if !found {
 					d.valuef(kp, `client_secret must be a keychain reference "secret:NAME", never the secret itself`)
 				} else {

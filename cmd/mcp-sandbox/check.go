@@ -121,17 +121,16 @@ func describeServer(w io.Writer, srv *profiles.Server) {
 // each; it returns how many are missing.
 func describeSecrets(ctx context.Context, w io.Writer, store *keychain.Store, srv *profiles.Server) int {
 	missing := 0
-	for _, ref := range secretRefs(srv) {
+	for _, p := range keychain.Probe(ctx, store, srv.SecretRefs()) {
 		state := "in keychain"
-		if _, err := store.Get(ctx, ref.item); err != nil {
-			if errors.Is(err, keychain.ErrNotFound) {
-				state = "MISSING: mcp-sandbox secret set " + ref.item
-				missing++
-			} else {
-				state = "keychain unavailable: " + err.Error()
-			}
+		switch {
+		case errors.Is(p.Err, keychain.ErrNotFound):
+			state = "MISSING: mcp-sandbox secret set " + p.Ref.Item
+			missing++
+		case p.Err != nil:
+			state = "keychain unavailable: " + p.Err.Error()
 		}
-		fmt.Fprintf(w, "  secret:   %s <- %s (%s)\n", ref.use(), ref.item, state)
+		fmt.Fprintf(w, "  secret:   %s <- %s (%s)\n", p.Ref, p.Ref.Item, state)
 	}
 	return missing
 }

@@ -50,6 +50,9 @@ func commands() []command {
 		{"login", "NAME", "log in to remote server NAME now (OAuth in the browser)", cmdLogin},
 		{"logout", "NAME", "revoke and forget remote server NAME's tokens", cmdLogout},
 		{"status", "", "show the login state of each remote server", cmdStatus},
+		{"install", "--client C [NAME…]", "register servers in an MCP host's configuration (all when none named)", cmdInstall},
+		{"uninstall", "--client C [NAME…]", "remove mcp-sandbox entries from a host's configuration; --restore puts back its backup", cmdUninstall},
+		{"import", "--client C [--yes]", "move a host's existing servers under mcp-sandbox (credentials to the keychain)", cmdImport},
 		{"doctor", "", "check the configuration, Docker, the keychain and each server's image and secrets", cmdDoctor},
 	}
 }
@@ -107,7 +110,7 @@ Usage:
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %-20s %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "  %-9s %-20s %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprint(w, `
 Flags common to the commands:

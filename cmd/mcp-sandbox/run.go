@@ -14,6 +14,7 @@ import (
 	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 	"github.com/mcp-sandbox/mcp-sandbox/profiles"
 	"github.com/mcp-sandbox/mcp-sandbox/shim"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/keychain"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/remote"
 )
@@ -160,11 +161,11 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 		return nil, &configError{err}
 	}
 	store := keychainStore(cfg)
-	secrets, err := resolveSecrets(ctx, store, srv)
+	secrets, err := keychain.Resolve(ctx, store, srv.SecretRefs())
 	if err != nil {
 		return nil, err
 	}
-	red, err := redact.New(secrets.secret)
+	red, err := redact.New(secrets.Secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -172,10 +173,7 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	log = log.With().Str("server", name).Logger()
 	sess := &session{cfg: cfg, srv: srv, policy: pol, red: red, log: log}
 	if srv.Remote() {
-		ro, err := remoteOptions(ctx, s, log, store, srv, secrets)
-		if err != nil {
-			return nil, err
-		}
+		ro := remoteOptions(s, log, store, srv, secrets, red)
 		ro.Interactive = opts.interactive
 		conn, err := remote.Dial(ctx, ro)
 		if err != nil {
@@ -203,12 +201,12 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 }
 
 // containerSpec turns a server's configuration into the launcher's spec.
-func containerSpec(srv *profiles.Server, secrets *resolvedSecrets, rebuild bool) launcher.Spec {
-	env := make(map[string]string, len(srv.Env)+len(secrets.env))
+func containerSpec(srv *profiles.Server, secrets *keychain.Resolved, rebuild bool) launcher.Spec {
+	env := make(map[string]string, len(srv.Env)+len(secrets.Env))
 	for k, v := range srv.Env {
 		env[k] = v
 	}
-	for k, v := range secrets.env {
+	for k, v := range secrets.Env {
 		env[k] = v
 	}
 	sb := srv.Sandbox
@@ -224,7 +222,7 @@ func containerSpec(srv *profiles.Server, secrets *resolvedSecrets, rebuild bool)
 		Rebuild:      rebuild,
 		Args:         srv.Args,
 		Env:          env,
-		Files:        secrets.files,
+		Files:        secrets.Files,
 		Network:      sb.Network,
 		ReadOnly:     sb.ReadOnly,
 		Memory:       sb.Memory,

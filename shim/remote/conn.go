@@ -157,12 +157,10 @@ func (c *Conn) ReadMessage() ([]byte, error) {
 	}
 }
 
-// scrub removes the bridge's own OAuth tokens from a message for the host.
+// scrub removes secrets (the bridge's own OAuth tokens among them) from a
+// message for the host.
 func (c *Conn) scrub(msg []byte) []byte {
-	if c.auth == nil {
-		return msg
-	}
-	return c.auth.scrub(msg)
+	return c.s.redactor.Message(msg)
 }
 
 // WriteMessage sends one client→server message. It returns once the

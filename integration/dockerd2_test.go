@@ -73,7 +73,13 @@ func needEngine2(t *testing.T) *engine2 {
 		e.stop()
 		e.killLeftovers()
 		cli.Close()
-		os.RemoveAll(dir)
+		// A killed engine leaves its mounts (data root, overlays, netns).
+		for _, m := range e.mounts(dir) {
+			syscall.Unmount(m, syscall.MNT_DETACH)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("removing the second engine's directory: %v", err)
+		}
 	})
 	e.start()
 	return e
@@ -160,20 +166,19 @@ func (e *engine2) crash() {
 	e.cmd.Process.Kill()
 	<-e.exited
 	e.killLeftovers()
-	for _, m := range e.mounts() {
+	for _, m := range e.mounts(filepath.Join(e.dir, "x")) {
 		syscall.Unmount(m, syscall.MNT_DETACH)
 	}
 	os.RemoveAll(filepath.Join(e.dir, "x"))
 }
 
-// mounts lists the mount points under the engine's exec root, deepest
-// first.
-func (e *engine2) mounts() []string {
+// mounts lists the mount points at or under dir, deepest first.
+func (e *engine2) mounts(dir string) []string {
 	b, _ := os.ReadFile("/proc/self/mounts")
 	var out []string
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) > 1 && strings.HasPrefix(f[1], filepath.Join(e.dir, "x")+"/") {
+		if len(f) > 1 && (f[1] == dir || strings.HasPrefix(f[1], dir+"/")) {
 			out = append(out, f[1])
 		}
 	}

@@ -46,6 +46,16 @@ type Options struct {
 	// DrainTimeout bounds how long answers still in flight are awaited after
 	// the host hangs up. Zero means 2 seconds.
 	DrainTimeout time.Duration
+	// Approver asks a person about a call the profile holds when the host
+	// cannot (no elicitation); nil refuses such calls at once.
+	Approver Approver
+	// Roots, when not nil, are the server's mounts: roots/list answers are
+	// cut down to them and rewritten to container paths. Nil passes roots
+	// through (a remote server).
+	Roots []Mount
+	// Pins stores tool definitions for profiles with pin = true; nil
+	// disables pinning.
+	Pins PinStore
 }
 
 // A Relay passes MCP messages between a host and a server, enforcing the
@@ -66,6 +76,8 @@ type Relay struct {
 	hostDone    chan struct{}    // closed when the host hung up
 	drained     chan struct{}    // closed when no request is pending after hostDone
 	closeDrain  sync.Once
+
+	g guardState // approvals, pins, policed server requests
 }
 
 // call is a host request on its way to the server.
@@ -77,6 +89,8 @@ type call struct {
 	start  time.Time
 	policy string
 	rule   string
+	// approval is the question and answer of a held call.
+	approval *ApprovalRecord
 }
 
 // New returns a Relay configured by opts.
@@ -92,6 +106,7 @@ func New(opts Options) *Relay {
 		caps:     make(map[string]bool),
 		hostDone: make(chan struct{}),
 		drained:  make(chan struct{}),
+		g:        newGuardState(),
 	}
 	r.policy.Store(opts.Policy)
 	return r
@@ -270,14 +285,21 @@ func (r *Relay) handleHostMessage(host, upstream Conn, raw []byte) {
 			r.log.Info().Str("method", m.method).Msg("dropped a notification for a method the profile governs")
 			return
 		}
+		if m.method == "notifications/cancelled" && r.withdraw(m) {
+			return
+		}
 		r.forward(host, upstream, m, nil)
 		if m.method == "notifications/initialized" {
 			r.markInitialized(host)
 		}
 	default:
 		// Responses to the server's own requests (sampling, roots,
-		// elicitation, ping) and anything else go through untouched.
-		r.forward(host, upstream, m, nil)
+		// elicitation, ping) and anything else go through untouched, but
+		// for answers to the relay's own questions and roots.
+		if r.ownResponse(m) {
+			return
+		}
+		r.forward(host, upstream, r.hostAnswer(m), nil)
 	}
 }
 
@@ -302,7 +324,7 @@ func (r *Relay) hostRequest(host, upstream Conn, m *message) {
 			return
 		}
 		c.target, c.args = name, member(m.params, "arguments")
-		dd := pol.Tool(name)
+		dd := r.pinnedTool(pol, name)
 		d = &dd
 	case "prompts/get":
 		name, ok := stringMember(m.params, "name")
@@ -377,6 +399,9 @@ func (r *Relay) hostRequest(host, upstream Conn, m *message) {
 		r.reply(host, errorMessage(m.id, codeInvalidRequest, "Invalid Request: id "+string(m.id)+" is already used by a request in flight"))
 		return
 	}
+	if m.method == "tools/call" && r.holdForApproval(host, upstream, m, c, pol) {
+		return
+	}
 	r.forward(host, upstream, m, c)
 }
 
@@ -432,6 +457,7 @@ func (r *Relay) forward(host, upstream Conn, m *message, c *call) {
 // initializeRequest clamps a protocolVersion newer than the relay understands
 // and remembers who the host is.
 func (r *Relay) initializeRequest(m *message) []byte {
+	r.noteHostCapabilities(m.params)
 	if info := member(m.params, "clientInfo"); info != nil {
 		name, _ := stringMember(info, "name")
 		version, _ := stringMember(info, "version")
@@ -485,14 +511,14 @@ func (r *Relay) fromUpstream(host, upstream Conn) error {
 			continue
 		}
 		if isBatch(raw) {
-			eachElement(raw, func(elem []byte) { r.handleUpstream(host, elem) })
+			eachElement(raw, func(elem []byte) { r.handleUpstream(host, upstream, elem) })
 			continue
 		}
-		r.handleUpstream(host, raw)
+		r.handleUpstream(host, upstream, raw)
 	}
 }
 
-func (r *Relay) handleUpstream(host Conn, raw []byte) {
+func (r *Relay) handleUpstream(host, upstream Conn, raw []byte) {
 	m, err := parseMessage(raw)
 	if err != nil {
 		r.log.Warn().Err(err).Msg("server sent a message that is not JSON-RPC; dropped")
@@ -533,7 +559,14 @@ func (r *Relay) handleUpstream(host Conn, raw []byte) {
 			// bytes it sent.
 			out = setMember(out, "id", c.id)
 		}
+	case m.isRequest():
+		if !r.serverRequest(upstream, m) {
+			return
+		}
 	case m.isNotification():
+		if m.method == "notifications/tools/list_changed" {
+			r.toolsChanged(upstream)
+		}
 		if m.method == "notifications/resources/updated" {
 			uri, ok := stringMember(m.params, "uri")
 			if !ok || !r.policy.Load().Resource(uri).Allowed {
@@ -564,7 +597,7 @@ func (r *Relay) response(m *message, c *call) []byte {
 	case "initialize":
 		return setMember(m.raw, "result", r.initializeResult(m.result))
 	case "tools/list":
-		return filterList(m.raw, m.result, "tools", "name", pol.Tool)
+		return r.pinList(pol, filterList(m.raw, m.result, "tools", "name", pol.Tool))
 	case "prompts/list":
 		return filterList(m.raw, m.result, "prompts", "name", pol.Prompt)
 	case "resources/list":
@@ -718,6 +751,7 @@ func (r *Relay) audit(c *call, decision string, size int, errMsg string) {
 		DurationMS:  float64(time.Since(c.start).Microseconds()) / 1000,
 		ResultBytes: size,
 		Error:       red.String(errMsg),
+		Approval:    c.approval,
 	}
 	r.mu.Lock()
 	rec.Client = r.client

@@ -51,6 +51,11 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
+	guard, err := guardOptions(s, log, sess)
+	if err != nil {
+		return err
+	}
+	defer guard.close()
 	relay := shim.New(shim.Options{
 		Server:         name,
 		Logger:         log,
@@ -58,6 +63,9 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 		Redactor:       sess.red,
 		Audit:          audit,
 		AuditArguments: sess.srv.AuditArguments,
+		Approver:       guard.page,
+		Roots:          guard.roots,
+		Pins:           guard.pins,
 	})
 	defer func() {
 		if err := audit.Close(); err != nil {

@@ -45,7 +45,8 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 	defer sess.close()
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-sandbox-tools", Version: version}, nil)
-	cs, err := client.Connect(ctx, &connTransport{conn: sess.conn}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
+	raw := &rawTools{}
+	cs, err := client.Connect(ctx, &connTransport{conn: sess.conn, capture: raw.capture}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
 	if err != nil {
 		return withCode(exitUpstream, fmt.Errorf("initialize %s: %w", name, err))
 	}
@@ -56,18 +57,30 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 		Description string `json:"description"`
 		Allowed     bool   `json:"allowed"`
 		Rule        string `json:"rule"`
+		Pin         string `json:"pin,omitempty"`
 	}
 	var rows []row
+	var pinned map[string]string
+	if sess.policy.Pin() {
+		if pinned, err = loadPins(name); err != nil {
+			return err
+		}
+	}
 	for tool, err := range cs.Tools(ctx, nil) {
 		if err != nil {
 			return withCode(exitUpstream, fmt.Errorf("tools/list: %w", err))
 		}
 		d := sess.policy.Tool(tool.Name)
+		pin := ""
+		if sess.policy.Pin() {
+			pin = pinState(pinned, tool.Name, raw.defs[tool.Name])
+		}
 		rows = append(rows, row{
 			Name:        sess.red.String(tool.Name),
 			Description: sess.red.String(firstLine(tool.Description)),
 			Allowed:     d.Allowed,
 			Rule:        d.Rule,
+			Pin:         pin,
 		})
 	}
 	if asJSON {
@@ -85,11 +98,19 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 	}
 	fmt.Fprintf(s.Out, "server %s, profile %s, %d tools\n\n", name, profileName, len(rows))
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOOL\tSTATUS\tRULE\tDESCRIPTION")
+	if sess.policy.Pin() {
+		fmt.Fprintln(tw, "TOOL\tSTATUS\tPIN\tRULE\tDESCRIPTION")
+	} else {
+		fmt.Fprintln(tw, "TOOL\tSTATUS\tRULE\tDESCRIPTION")
+	}
 	for _, r := range rows {
 		status := "allowed"
 		if !r.Allowed {
 			status = "hidden"
+		}
+		if sess.policy.Pin() {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, status, r.Pin, r.Rule, r.Description)
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, status, r.Rule, r.Description)
 	}
@@ -109,13 +130,20 @@ func firstLine(s string) string {
 }
 
 // connTransport lets the SDK's client speak over a relay Conn.
-type connTransport struct{ conn shim.Conn }
-
-func (t *connTransport) Connect(context.Context) (mcp.Connection, error) {
-	return &sdkConn{conn: t.conn}, nil
+type connTransport struct {
+	conn shim.Conn
+	// capture, when set, sees every raw message from the server.
+	capture func([]byte)
 }
 
-type sdkConn struct{ conn shim.Conn }
+func (t *connTransport) Connect(context.Context) (mcp.Connection, error) {
+	return &sdkConn{conn: t.conn, capture: t.capture}, nil
+}
+
+type sdkConn struct {
+	conn    shim.Conn
+	capture func([]byte)
+}
 
 func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 	type result struct {
@@ -136,6 +164,9 @@ func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 				return nil, io.EOF
 			}
 			return nil, r.err
+		}
+		if c.capture != nil {
+			c.capture(r.b)
 		}
 		return jsonrpc.DecodeMessage(r.b)
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 )
 
 // Config is one validated snapshot of mcp-sandbox.toml. Treat it as
@@ -136,7 +138,7 @@ type Mount struct {
 
 // Defaults of [Sandbox] fields that a config leaves out.
 const (
-	DefaultNetwork = "none"
+	DefaultNetwork = launcher.NetworkNone
 	DefaultMemory  = 512 << 20
 	DefaultCPUs    = 1.0
 	DefaultPids    = 256

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/mcp-sandbox/mcp-sandbox/launcher"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/remote"
 )
 
 // The document is decoded into generic maps rather than structs: the schema
@@ -191,14 +194,14 @@ var (
 
 func (d *decoder) server(p []string, name string, t map[string]any, profiles map[string]*Profile) *Server {
 	s := &Server{Name: name}
-	remote := t["url"] != nil
+	isRemote := t["url"] != nil
 	for _, k := range sortedKeys(t) {
 		kp, v := sub(p, k), t[k]
 		switch {
-		case remote && slices.Contains(localKeys, k):
+		case isRemote && slices.Contains(localKeys, k):
 			d.errorf(kp, "%s is for local servers; server %q has a url", k, name)
 			continue
-		case !remote && slices.Contains(remoteKeys, k):
+		case !isRemote && slices.Contains(remoteKeys, k):
 			d.errorf(kp, "%s is for remote servers (with url); server %q is local", k, name)
 			continue
 		}
@@ -234,7 +237,7 @@ func (d *decoder) server(p []string, name string, t map[string]any, profiles map
 		case "transport":
 			if str, ok := d.str(kp, v); ok {
 				s.Transport = str
-				if str != "auto" && str != "streamable-http" && str != "sse" {
+				if !remote.ValidTransport(str) {
 					d.valuef(kp, "invalid transport %q (want auto, streamable-http or sse)", str)
 				}
 			}
@@ -274,9 +277,9 @@ func (d *decoder) server(p []string, name string, t map[string]any, profiles map
 		}
 	}
 	switch {
-	case remote:
+	case isRemote:
 		if s.Transport == "" {
-			s.Transport = "auto"
+			s.Transport = remote.TransportAuto
 		}
 	case t["image"] == nil && t["build"] == nil:
 		d.errorf(p, "server %q needs one of image, build or url", name)
@@ -364,8 +367,11 @@ func (d *decoder) headers(p []string, v any) map[string]string {
 	m := d.strMap(p, v)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		kp := sub(p, k)
-		if !validHeaderName(k) {
+		switch {
+		case !validHeaderName(k):
 			d.errorf(kp, "invalid header name %q", k)
+		case remote.ReservedHeader(k):
+			d.errorf(kp, "header %q is set by the transport and cannot be configured", k)
 		}
 		if ref, ok := strings.CutPrefix(m[k], secretPrefix); ok {
 			d.itemName(kp, ref)
@@ -422,6 +428,8 @@ func (d *decoder) oauth(p []string, v any) *OAuth {
 				o.ClientMetadataURL = s
 				if err := checkURL(s, false); err != nil {
 					d.valuef(kp, "client_metadata_url: %v", err)
+				} else if err := remote.CheckClientMetadataURL(s); err != nil {
+					d.valuef(kp, "client_metadata_url: %v", err)
 				}
 			}
 		default:
@@ -443,7 +451,7 @@ func (d *decoder) sandbox(p []string, v any) Sandbox {
 		case "network":
 			if s, ok := d.str(kp, v); ok {
 				sb.Network = s
-				if s != "none" && s != "bridge" {
+				if !launcher.ValidNetwork(s) {
 					d.valuef(kp, "invalid network %q (want none or bridge)", s)
 				}
 			}

@@ -21,7 +21,7 @@ type Mount struct {
 // A refused one is answered with a JSON-RPC error to the server and audited;
 // it reports false then, and the host never sees it.
 func (r *Relay) serverRequest(upstream Conn, m *message) bool {
-	pol := r.policy.Load()
+	pol := r.Policy()
 	d := pol.ServerRequest(m.method)
 	governed := d.Rule != "not governed by requests"
 	if governed {
@@ -47,8 +47,8 @@ func (r *Relay) serverRequest(upstream Conn, m *message) bool {
 			}
 			r.log.Info().Str("method", m.method).Str("rule", d.Rule).Msg("refused a request of the server")
 		}
-		if r.opts.Audit != nil {
-			r.opts.Audit.Record(rec)
+		if set := r.settings.Load(); set.Audit != nil {
+			set.Audit.Record(rec)
 		}
 		if !d.Allowed {
 			return false

@@ -41,7 +41,7 @@ func cmdCheck(ctx context.Context, s Streams, args []string) error {
 		srv := cfg.Servers[n]
 		pol, err := cfg.Policy(n, "")
 		if err != nil {
-			return withCode(exitConfig, err)
+			return err
 		}
 		fmt.Fprintf(s.Out, "\n[%s]\n", n)
 		describeServer(s.Out, srv)
@@ -59,7 +59,7 @@ func cmdCheck(ctx context.Context, s Streams, args []string) error {
 		}
 	}
 	if missing > 0 {
-		return withCode(exitConfig, fmt.Errorf("%d secret(s) missing from the keychain (service %q)", missing, store.Service()))
+		return configErrorf("%d secret(s) missing from the keychain (service %q)", missing, store.Service())
 	}
 	return nil
 }

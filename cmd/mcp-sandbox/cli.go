@@ -15,16 +15,6 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "0.1.0-dev"
 
-// Exit codes. Hosts only look at zero or non-zero; people and scripts may
-// want the difference.
-const (
-	exitOK       = 0
-	exitError    = 1 // something failed at run time
-	exitUsage    = 2 // bad command line
-	exitConfig   = 3 // the configuration is invalid or names something missing
-	exitUpstream = 4 // the MCP server failed or ended before the host did
-)
-
 // Streams are the process's standard streams. stdout carries MCP in `run`;
 // everything meant for people goes to ErrOut.
 type Streams struct {
@@ -42,29 +32,6 @@ func SystemStreams() Streams {
 		InTTY:  isatty.IsTerminal(os.Stdin.Fd()),
 		ErrTTY: isatty.IsTerminal(os.Stderr.Fd()),
 	}
-}
-
-// usageError is a mistake on the command line.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
-
-// exitError carries a specific exit code for an error.
-type codedError struct {
-	code int
-	err  error
-}
-
-func (e *codedError) Error() string { return e.err.Error() }
-func (e *codedError) Unwrap() error { return e.err }
-
-func withCode(code int, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &codedError{code, err}
 }
 
 type command struct {
@@ -99,16 +66,11 @@ func Main(ctx context.Context, args []string, s Streams) int {
 		return exitOK
 	}
 	fmt.Fprintf(s.ErrOut, "mcp-sandbox: %v\n", err)
-	var ue *usageError
-	if errors.As(err, &ue) {
+	code := exitCode(err)
+	if code == exitUsage {
 		fmt.Fprintln(s.ErrOut, "Run 'mcp-sandbox help' for usage.")
-		return exitUsage
 	}
-	var ce *codedError
-	if errors.As(err, &ce) {
-		return ce.code
-	}
-	return exitError
+	return code
 }
 
 func dispatch(ctx context.Context, s Streams, args []string) error {

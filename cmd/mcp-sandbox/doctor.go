@@ -41,9 +41,9 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 		return context.WithTimeout(ctx, 10*time.Second)
 	}
 
-	cfg, err := loadConfig(cf.config)
-	if err != nil {
-		report("FAIL", "config", err.Error())
+	cfg, cfgErr := loadConfig(cf.config)
+	if cfgErr != nil {
+		report("FAIL", "config", cfgErr.Error())
 	} else {
 		report("ok", "config", fmt.Sprintf("%s (%d servers)", cfg.Path, len(cfg.Servers)))
 	}
@@ -88,7 +88,9 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 		report("ok", "keychain", fmt.Sprintf("service %q, %d secrets stored", store.Service(), len(names)))
 	}
 	if cfg == nil {
-		return doctorResult(failures)
+		// The configuration's own error decides the exit code, as for
+		// check and run.
+		return fmt.Errorf("%d problem(s) found: %w", failures, cfgErr)
 	}
 
 	servers := make([]string, 0, len(cfg.Servers))
@@ -128,7 +130,7 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 
 func doctorResult(failures int) error {
 	if failures > 0 {
-		return withCode(exitError, fmt.Errorf("%d problem(s) found", failures))
+		return fmt.Errorf("%d problem(s) found", failures)
 	}
 	return nil
 }

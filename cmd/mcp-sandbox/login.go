@@ -52,10 +52,10 @@ func remoteCommand(ctx context.Context, s Streams, cf commonFlags, name string) 
 	}
 	srv, err := cfg.Server(name)
 	if err != nil {
-		return remote.Options{}, nil, withCode(exitConfig, err)
+		return remote.Options{}, nil, err
 	}
 	if !srv.Remote() {
-		return remote.Options{}, nil, withCode(exitConfig, fmt.Errorf("server %q is local (image or build); only remote servers (url) log in", name))
+		return remote.Options{}, nil, configErrorf("server %q is local (image or build); only remote servers (url) log in", name)
 	}
 	store := keychainStore(cfg)
 	secrets, err := resolveSecrets(ctx, store, srv)
@@ -64,7 +64,7 @@ func remoteCommand(ctx context.Context, s Streams, cf commonFlags, name string) 
 	}
 	red, err := redact.New(secrets.secret)
 	if err != nil {
-		return remote.Options{}, nil, withCode(exitConfig, err)
+		return remote.Options{}, nil, err
 	}
 	sink.red.Store(red)
 	ro, err := remoteOptions(ctx, s, log.With().Str("server", name).Logger(), store, srv, secrets)

@@ -45,14 +45,14 @@ func configPath(flagValue string) (string, error) {
 func loadConfig(flagValue string) (*profiles.Config, error) {
 	path, err := configPath(flagValue)
 	if err != nil {
-		return nil, withCode(exitConfig, err)
+		return nil, &configError{err}
 	}
 	cfg, err := profiles.Load(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, withCode(exitConfig, fmt.Errorf("no configuration at %s (give one with --config or $%s)", path, EnvConfig))
+			return nil, configErrorf("no configuration at %s (give one with --config or $%s)", path, EnvConfig)
 		}
-		return nil, withCode(exitConfig, err)
+		return nil, &configError{err}
 	}
 	return cfg, nil
 }
@@ -111,7 +111,7 @@ func keychainStore(cfg *profiles.Config) *keychain.Store {
 
 // missingSecretError says which secret is missing and how to set it.
 func missingSecretError(item, use string) error {
-	return withCode(exitConfig, fmt.Errorf("secret %q (for %s) is not in the keychain; store it with: mcp-sandbox secret set %s", item, use, item))
+	return configErrorf("secret %q (for %s) is not in the keychain; store it with: mcp-sandbox secret set %s", item, use, item)
 }
 
 // A secretRef is one place a server's configuration names a keychain item.

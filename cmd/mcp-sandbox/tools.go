@@ -46,9 +46,9 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-sandbox-tools", Version: version}, nil)
 	raw := &rawTools{}
-	cs, err := client.Connect(ctx, &connTransport{conn: sess.conn, capture: raw.capture}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
+	cs, err := client.Connect(ctx, &connTransport{conn: sess.upstream, capture: raw.capture}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
 	if err != nil {
-		return withCode(exitUpstream, fmt.Errorf("initialize %s: %w", name, err))
+		return upstreamFailed(fmt.Errorf("initialize %s: %w", name, err))
 	}
 	defer cs.Close()
 
@@ -68,7 +68,7 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 	}
 	for tool, err := range cs.Tools(ctx, nil) {
 		if err != nil {
-			return withCode(exitUpstream, fmt.Errorf("tools/list: %w", err))
+			return upstreamFailed(fmt.Errorf("tools/list: %w", err))
 		}
 		d := sess.policy.Tool(tool.Name)
 		pin := ""

@@ -98,14 +98,14 @@ func cmdTrust(ctx context.Context, s Streams, args []string) error {
 
 	raw := &rawTools{}
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-sandbox-trust", Version: version}, nil)
-	cs, err := client.Connect(ctx, &connTransport{conn: sess.conn, capture: raw.capture}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
+	cs, err := client.Connect(ctx, &connTransport{conn: sess.upstream, capture: raw.capture}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
 	if err != nil {
-		return withCode(exitUpstream, fmt.Errorf("initialize %s: %w", name, err))
+		return upstreamFailed(fmt.Errorf("initialize %s: %w", name, err))
 	}
 	defer cs.Close()
 	for _, err := range cs.Tools(ctx, nil) {
 		if err != nil {
-			return withCode(exitUpstream, fmt.Errorf("tools/list: %w", err))
+			return upstreamFailed(fmt.Errorf("tools/list: %w", err))
 		}
 	}
 	store, err := pinStore()

@@ -63,8 +63,8 @@ func (p *pendingCall) isAnswered() bool {
 }
 
 // Conn is a connection to one remote MCP server, carrying raw JSON-RPC
-// messages. It satisfies the relay's upstream interface (ReadMessage,
-// WriteMessage, Close). It is safe for concurrent use.
+// messages. It satisfies the relay's Upstream interface (ReadMessage,
+// WriteMessage, Close, ExitReason). It is safe for concurrent use.
 type Conn struct {
 	s    *settings
 	log  zerolog.Logger
@@ -269,6 +269,11 @@ func (c *Conn) Close() error {
 	})
 	return nil
 }
+
+// ExitReason returns err: the error a relay saw when the connection ended
+// already says why (the failure ReadMessage reported). It makes a Conn the
+// relay's Upstream (package shim).
+func (c *Conn) ExitReason(err error) error { return err }
 
 func (c *Conn) isDone() bool {
 	select {

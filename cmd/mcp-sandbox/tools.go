@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -137,12 +138,16 @@ type connTransport struct {
 }
 
 func (t *connTransport) Connect(context.Context) (mcp.Connection, error) {
-	return &sdkConn{conn: t.conn, capture: t.capture}, nil
+	return &sdkConn{conn: t.conn, capture: t.capture, closed: make(chan struct{})}, nil
 }
 
 type sdkConn struct {
 	conn    shim.Conn
 	capture func([]byte)
+	// closed ends a Read still waiting: the SDK's Close waits for its
+	// reader, and the Conn itself is closed only by the session.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
@@ -158,6 +163,8 @@ func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-c.closed:
+		return nil, io.EOF
 	case r := <-ch:
 		if r.err != nil {
 			if r.err == io.EOF {
@@ -180,5 +187,9 @@ func (c *sdkConn) Write(_ context.Context, msg jsonrpc.Message) error {
 	return c.conn.WriteMessage(b)
 }
 
-func (c *sdkConn) Close() error      { return nil } // the session owns the Conn
+// Close ends reads; the session owns (and closes) the Conn.
+func (c *sdkConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return nil
+}
 func (c *sdkConn) SessionID() string { return "" }

@@ -308,3 +308,62 @@ func regexpLine(out, tool, state string) bool {
 }
 
 var _ = exec.Command
+
+// TestApprovalTypeScriptHost: the official TypeScript SDK host, declaring
+// elicitation, answers the relay's questions about echo.
+func TestApprovalTypeScriptHost(t *testing.T) {
+	e := newEnv(t, `profile = "ask"`, `
+[profiles.ask]
+tools.approve = ["echo"]
+`)
+	node := needNode(t)
+	cmd := exec.Command(node, filepath.Join(repoRoot, "integration", "node", "ts-approve.mjs"), binary, "run", "probe", "--config", e.config)
+	cmd.Env = append(os.Environ(), "MCP_SANDBOX_KEYCHAIN_SERVICE="+e.service)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ts host: %v\nstderr:\n%s", err, stderr.String())
+	}
+	var got struct {
+		Questions []string
+		First     []struct{ Text string }
+		Second    struct {
+			Code    int
+			Message string
+		}
+		Time  []struct{ Text string }
+		Calls struct{ Calls []string }
+		Error string
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("ts host output %q: %v", out, err)
+	}
+	if got.Error != "" {
+		t.Fatalf("ts host failed: %s\nstderr:\n%s", got.Error, stderr.String())
+	}
+	if len(got.Questions) != 2 || !strings.Contains(got.Questions[0], "first from typescript") {
+		t.Errorf("questions %q", got.Questions)
+	}
+	if len(got.First) != 1 || got.First[0].Text != "first from typescript" {
+		t.Errorf("accepted echo: %+v", got.First)
+	}
+	if !strings.Contains(got.Second.Message, "decline") || !strings.Contains(got.Second.Message, `profile "ask"`) {
+		t.Errorf("declined echo: %+v", got.Second)
+	}
+	if len(got.Time) != 1 {
+		t.Errorf("get_time: %+v", got.Time)
+	}
+	if want := []string{"echo", "get_time", "calls"}; !slices.Equal(got.Calls.Calls, want) {
+		t.Errorf("the probe received %v, want %v", got.Calls.Calls, want)
+	}
+	var decisions []string
+	for _, r := range readApprovalAudit(t, e.audit) {
+		if r.Approval != nil {
+			decisions = append(decisions, r.Decision+" "+r.Approval.Answer+" "+r.Approval.Channel)
+		}
+	}
+	if want := []string{"allowed accept host ts-host/1.0.0", "blocked decline host ts-host/1.0.0"}; !slices.Equal(decisions, want) {
+		t.Errorf("audit approvals %q, want %q", decisions, want)
+	}
+}

@@ -34,6 +34,9 @@ type decoder struct {
 	pos  *posIndex
 	env  environment
 	errs []*Error
+
+	sensitive []sensitive     // dangerous host paths, listed on first use (danger.go)
+	dangers   []pendingDanger // of the sandbox being decoded
 }
 
 // errorf records a problem at the key of path.
@@ -361,8 +364,6 @@ func (d *decoder) secretFiles(p []string, v any) map[string]string {
 	return m
 }
 
-const secretPrefix = "secret:"
-
 func (d *decoder) headers(p []string, v any) map[string]string {
 	m := d.strMap(p, v)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -373,7 +374,7 @@ func (d *decoder) headers(p []string, v any) map[string]string {
 		case remote.ReservedHeader(k):
 			d.errorf(kp, "header %q is set by the transport and cannot be configured", k)
 		}
-		if ref, ok := strings.CutPrefix(m[k], secretPrefix); ok {
+		if ref, ok := strings.CutPrefix(m[k], SecretPrefix); ok {
 			d.itemName(kp, ref)
 		}
 	}
@@ -406,7 +407,7 @@ func (d *decoder) oauth(p []string, v any) *OAuth {
 			o.ClientID, _ = d.str(kp, v)
 		case "client_secret":
 			if s, ok := d.str(kp, v); ok {
-				ref, found := strings.CutPrefix(s, secretPrefix)
+				ref, found := strings.CutPrefix(s, SecretPrefix)
 				if !found {
 					d.valuef(kp, `client_secret must be a keychain reference "secret:NAME", never the secret itself`)
 				} else {
@@ -488,10 +489,18 @@ func (d *decoder) sandbox(p []string, v any) Sandbox {
 			}
 		case "mounts":
 			sb.Mounts = d.mounts(kp, v)
+		case "allow_hosts":
+			sb.AllowHosts = d.allowHosts(kp, v)
+		case "hosts":
+			sb.Hosts = d.hosts(kp, v)
+		case "allow_dangerous_mounts":
+			sb.AllowDangerousMounts, _ = d.boolean(kp, v)
 		default:
-			d.unknown(kp, "[sandbox] (want network, read_only, memory, cpus, pids, user, tmpfs, mounts, workdir, allow_root)")
+			d.unknown(kp, "[sandbox] (want network, read_only, memory, cpus, pids, user, tmpfs, mounts, workdir, allow_root, allow_dangerous_mounts, allow_hosts, hosts)")
 		}
 	}
+	d.judgeMountDangers(p, &sb)
+	d.egress(p, t, &sb)
 	if !sb.AllowRoot && isRootUser(sb.User) {
 		d.valuef(sub(p, "user"), "user %q runs as root (or as the image's default user); set allow_root = true if you mean it", sb.User)
 	}
@@ -573,6 +582,7 @@ func (d *decoder) mounts(p []string, v any) []Mount {
 			continue
 		}
 		targets[m.Target] = true
+		d.noteMountDanger(ep, spec, m)
 		out = append(out, m)
 	}
 	return out

@@ -88,6 +88,7 @@ type Relay struct {
 	deferred    map[string]bool  // list_changed methods to send once initialized
 	caps        map[string]bool  // capabilities the server advertised
 	client      string           // host's clientInfo "name/version"
+	logLevel    string           // the host's logging/setLevel; "" if it never asked
 	hostDone    chan struct{}    // closed when the host hung up
 	hostBroken  chan error       // receives the first failed write to the host
 	breakOnce   sync.Once
@@ -239,7 +240,7 @@ func (r *Relay) Serve(ctx context.Context, host, upstream Conn) error {
 
 	select {
 	case err := <-upDone:
-		r.failPending(host, "the server closed the connection before answering")
+		r.upstreamEnded(host, upstream, err)
 		return err
 	case err := <-r.hostBroken:
 		r.failPending(host, "mcp-sandbox is shutting down")
@@ -307,13 +308,18 @@ func (r *Relay) handleHost(host, upstream Conn, raw []byte) {
 func (r *Relay) handleHostMessage(host, upstream Conn, raw []byte) {
 	m, err := parseMessage(raw)
 	if err != nil {
-		r.reply(host, errorMessage(nil, codeInvalidRequest, "Invalid Request: "+err.Error()))
+		// JSON-RPC: the id is null only when it cannot be detected.
+		var id []byte
+		if m != nil {
+			id = replyID(m.id)
+		}
+		r.reply(host, errorMessage(id, codeInvalidRequest, "Invalid Request: "+err.Error()))
 		return
 	}
 	if m.ambiguous {
 		// {"id":1,"Method":"tools/call",…} means nothing to us but a
 		// tools/call to a server that matches keys case-insensitively.
-		r.reply(host, errorMessage(replyID(m.id), codeInvalidRequest, "Invalid Request: a top-level key differs from jsonrpc, id, method, params, result or error only in case"))
+		r.reply(host, errorMessage(replyID(m.id), codeInvalidRequest, "Invalid Request: a top-level key occurs twice, or differs from jsonrpc, id, method, params, result or error only in case"))
 		return
 	}
 	switch {
@@ -363,6 +369,8 @@ func (r *Relay) hostRequest(host, upstream Conn, m *message) {
 		return
 	case "initialize":
 		m.raw = r.initializeRequest(m)
+	case "logging/setLevel":
+		r.noteLogLevel(m.params)
 	}
 	if pm, ok := policedMethods[m.method]; ok {
 		kind, target, bad := pm.target(m)
@@ -657,10 +665,11 @@ func (r *Relay) initializeResult(result []byte) []byte {
 // hides, and returns the message with the filtered result. Pagination fields
 // such as nextCursor are kept as they are.
 func filterList(raw, result []byte, listKey, nameKey string, decide func(string) profiles.Decision) []byte {
-	if hasCaseVariant(result, listKey) {
-		// "Tools" beside "tools": a case-insensitive host might read the
-		// unfiltered one. Drop every variant but the exact key.
-		result = dropCaseVariants(result, listKey)
+	if hasKeyVariants(result, listKey) {
+		// "Tools" beside "tools", or "tools" twice: a case-insensitive or
+		// first-duplicate host might read an unfiltered one. Keep only the
+		// last exact key.
+		result = dropKeyVariants(result, listKey)
 		raw = setMember(raw, "result", result)
 	}
 	list := member(result, listKey)

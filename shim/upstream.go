@@ -55,6 +55,9 @@ type processUpstream struct {
 const exitWait = 3 * time.Second
 
 func (u *processUpstream) ExitReason(err error) error {
+	if e, ok := u.p.(processExplainer); ok {
+		return fmt.Errorf("server %s ended before the host closed the connection: %s", u.name, e.ExitReason())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), exitWait)
 	defer cancel()
 	code, werr := u.p.Wait(ctx)

@@ -51,6 +51,9 @@ func commands() []command {
 		{"login", "NAME", "log in to remote server NAME now (OAuth in the browser)", cmdLogin},
 		{"logout", "NAME", "revoke and forget remote server NAME's tokens", cmdLogout},
 		{"status", "", "show the login state of each remote server", cmdStatus},
+		{"install", "--client C [NAME…]", "register servers in an MCP host's configuration (all when none named)", cmdInstall},
+		{"uninstall", "--client C [NAME…]", "remove mcp-sandbox entries from a host's configuration; --restore puts back its backup", cmdUninstall},
+		{"import", "--client C [--yes]", "move a host's existing servers under mcp-sandbox (credentials to the keychain)", cmdImport},
 		{"doctor", "", "check the configuration, Docker, the keychain and each server's image and secrets", cmdDoctor},
 	}
 }
@@ -88,6 +91,8 @@ func dispatch(ctx context.Context, s Streams, args []string) error {
 	case "-v", "--version", "-version", "version":
 		fmt.Fprintf(s.Out, "mcp-sandbox %s\n", version)
 		return nil
+	case egressProxyCommand: // hidden: the egress sidecar's entrypoint
+		return cmdEgressProxy(ctx, s, args[1:])
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -108,7 +113,7 @@ Usage:
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %-20s %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "  %-9s %-20s %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprint(w, `
 Flags common to the commands:

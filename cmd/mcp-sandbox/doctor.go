@@ -101,26 +101,36 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 	for _, n := range servers {
 		srv := cfg.Servers[n]
 		what := "[" + n + "]"
+		doctorDangerousMounts(report, what, srv)
 		if srv.Remote() {
 			doctorRemote(ctx, report, what, store, srv)
 		} else if l != nil {
 			doctorImage(ctx, report, what, l, srv)
 		}
+		if !srv.Remote() {
+			report(egressState(srv.Sandbox), what, "egress "+describeEgress(srv.Sandbox))
+			if l != nil && srv.Sandbox.Network == profiles.NetworkFiltered {
+				doctorEgressImage(ctx, report, what, l)
+			}
+		}
 		if store == nil {
 			continue
 		}
 		var missing []string
-		for _, item := range secretItems(srv) {
-			cctx, cancel := check(ctx)
-			_, err := store.Get(cctx, item)
-			cancel()
+		seen := map[string]bool{}
+		for _, p := range keychain.Probe(ctx, store, srv.SecretRefs()) {
+			if seen[p.Ref.Item] {
+				continue
+			}
+			seen[p.Ref.Item] = true
 			switch {
-			case errors.Is(err, keychain.ErrNotFound):
-				missing = append(missing, item)
-			case err != nil:
-				report("FAIL", what, fmt.Sprintf("secret %q: %v", item, err))
+			case errors.Is(p.Err, keychain.ErrNotFound):
+				missing = append(missing, p.Ref.Item)
+			case p.Err != nil:
+				report("FAIL", what, fmt.Sprintf("secret %q: %v", p.Ref.Item, p.Err))
 			}
 		}
+		slices.Sort(missing)
 		for _, item := range missing {
 			report("FAIL", what, fmt.Sprintf("secret %q is missing: mcp-sandbox secret set %s", item, item))
 		}
@@ -137,7 +147,7 @@ func doctorResult(failures int) error {
 
 func needsKeychain(cfg *profiles.Config) bool {
 	for _, srv := range cfg.Servers {
-		if srv.Remote() || len(secretItems(srv)) > 0 {
+		if srv.Remote() || len(srv.SecretRefs()) > 0 {
 			return true
 		}
 	}
@@ -188,15 +198,4 @@ func doctorRemote(ctx context.Context, report func(state, what, detail string), 
 	default:
 		report("note", what, fmt.Sprintf("%s, not logged in: the first run opens the browser, or run mcp-sandbox login %s now", srv.URL, srv.Name))
 	}
-}
-
-// secretItems lists the keychain items a server's configuration names, each
-// once.
-func secretItems(srv *profiles.Server) []string {
-	var items []string
-	for _, ref := range secretRefs(srv) {
-		items = append(items, ref.item)
-	}
-	slices.Sort(items)
-	return slices.Compact(items)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 	"github.com/mcp-sandbox/mcp-sandbox/profiles"
 	"github.com/mcp-sandbox/mcp-sandbox/shim"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/keychain"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/remote"
 )
@@ -58,6 +59,7 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
+	sess.egressAudit.logs.Store(audits)
 	defer func() {
 		if err := audits.close(); err != nil {
 			log.Error().Err(err).Msg("audit log")
@@ -150,6 +152,10 @@ type session struct {
 	upstream shim.Upstream
 	launcher *launcher.Launcher // nil for a remote server
 	log      zerolog.Logger
+	// container is the local server's container (nil for a remote one),
+	// and egressAudit receives the refusals of its filtered egress.
+	container   *launcher.Container
+	egressAudit egressAudit
 }
 
 // openSession loads the configuration, resolves the server's secrets and
@@ -168,22 +174,20 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 		return nil, &configError{err}
 	}
 	store := keychainStore(cfg)
-	secrets, err := resolveSecrets(ctx, store, srv)
+	secrets, err := keychain.Resolve(ctx, store, srv.SecretRefs())
 	if err != nil {
 		return nil, err
 	}
-	red, err := redact.New(secrets.secret)
+	red, err := redact.New(secrets.Secrets)
 	if err != nil {
 		return nil, err
 	}
 	base := log
 	log = log.With().Str("server", name).Logger()
 	sess := &session{cfg: cfg, srv: srv, policy: pol, red: red, log: log}
+	sess.egressAudit.server = name
 	if srv.Remote() {
-		ro, err := remoteOptions(ctx, s, log, store, srv, secrets)
-		if err != nil {
-			return nil, err
-		}
+		ro := remoteOptions(s, log, store, srv, secrets, red)
 		ro.Interactive = opts.interactive
 		conn, err := remote.Dial(ctx, ro)
 		if err != nil {
@@ -201,22 +205,24 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	sess.launcher = l
 	spec := containerSpec(srv, secrets, opts.rebuild)
 	spec.Redact = red.String
+	spec.Egress = egressSpec(srv.Sandbox, sess.egressAudit.record)
 	c, err := l.Start(ctx, spec)
 	if err != nil {
 		l.Close()
 		return nil, upstreamFailed(fmt.Errorf("start %s: %w", name, err))
 	}
+	sess.container = c
 	sess.upstream = shim.ProcessUpstream(name, c)
 	return sess, nil
 }
 
 // containerSpec turns a server's configuration into the launcher's spec.
-func containerSpec(srv *profiles.Server, secrets *resolvedSecrets, rebuild bool) launcher.Spec {
-	env := make(map[string]string, len(srv.Env)+len(secrets.env))
+func containerSpec(srv *profiles.Server, secrets *keychain.Resolved, rebuild bool) launcher.Spec {
+	env := make(map[string]string, len(srv.Env)+len(secrets.Env))
 	for k, v := range srv.Env {
 		env[k] = v
 	}
-	for k, v := range secrets.env {
+	for k, v := range secrets.Env {
 		env[k] = v
 	}
 	sb := srv.Sandbox
@@ -232,7 +238,7 @@ func containerSpec(srv *profiles.Server, secrets *resolvedSecrets, rebuild bool)
 		Rebuild:      rebuild,
 		Args:         srv.Args,
 		Env:          env,
-		Files:        secrets.files,
+		Files:        secrets.Files,
 		Network:      sb.Network,
 		ReadOnly:     sb.ReadOnly,
 		Memory:       sb.Memory,
@@ -250,6 +256,9 @@ func (s *session) close() {
 	if s.upstream != nil {
 		if err := s.upstream.Close(); err != nil {
 			s.log.Error().Err(err).Msg("closing the server")
+		}
+		if s.container != nil && s.srv.Sandbox.Network == profiles.NetworkFiltered {
+			s.log.Info().Int64("refused", s.container.EgressRefused()).Msg("egress: connections refused this session")
 		}
 	}
 	if s.launcher != nil {

@@ -90,14 +90,19 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 		return enc.Encode(struct {
 			Server  string `json:"server"`
 			Profile string `json:"profile,omitempty"`
+			Egress  string `json:"egress,omitempty"`
 			Tools   []row  `json:"tools"`
-		}{name, sess.policy.Name(), rows})
+		}{name, sess.policy.Name(), sessionEgress(sess.srv), rows})
 	}
 	profileName := sess.policy.Name()
 	if profileName == "" {
 		profileName = "(none: every tool is allowed)"
 	}
-	fmt.Fprintf(s.Out, "server %s, profile %s, %d tools\n\n", name, profileName, len(rows))
+	fmt.Fprintf(s.Out, "server %s, profile %s, %d tools\n", name, profileName, len(rows))
+	if e := sessionEgress(sess.srv); e != "" {
+		fmt.Fprintf(s.Out, "egress: %s\n", e)
+	}
+	fmt.Fprintln(s.Out)
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	if sess.policy.Pin() {
 		fmt.Fprintln(tw, "TOOL\tSTATUS\tPIN\tRULE\tDESCRIPTION")
@@ -137,39 +142,53 @@ type connTransport struct {
 	capture func([]byte)
 }
 
+// Connect starts the one goroutine that reads the Conn; it ends when the
+// Conn does (the session closes it).
 func (t *connTransport) Connect(context.Context) (mcp.Connection, error) {
-	return &sdkConn{conn: t.conn, capture: t.capture, closed: make(chan struct{})}, nil
+	c := &sdkConn{conn: t.conn, capture: t.capture, msgs: make(chan readResult, 1), done: make(chan struct{})}
+	go c.readLoop()
+	return c, nil
+}
+
+type readResult struct {
+	b   []byte
+	err error
 }
 
 type sdkConn struct {
-	conn    shim.Conn
-	capture func([]byte)
-	// closed ends a Read still waiting: the SDK's Close waits for its
-	// reader, and the Conn itself is closed only by the session.
-	closed    chan struct{}
+	conn      shim.Conn
+	capture   func([]byte)
+	msgs      chan readResult
+	done      chan struct{} // closed by Close: nobody reads any more
 	closeOnce sync.Once
 }
 
-func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
-	type result struct {
-		b   []byte
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
+// readLoop hands each message to Read in order, so that a Read given up on
+// (its ctx done) loses nothing: the next Read gets the message.
+func (c *sdkConn) readLoop() {
+	for {
 		b, err := c.conn.ReadMessage()
-		ch <- result{b, err}
-	}()
+		select {
+		case c.msgs <- readResult{b, err}:
+		case <-c.done:
+			return
+		}
+		if err != nil {
+			close(c.msgs)
+			return
+		}
+	}
+}
+
+func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	case <-c.closed:
-		return nil, io.EOF
-	case r := <-ch:
+	case r, ok := <-c.msgs:
+		if !ok {
+			return nil, io.EOF
+		}
 		if r.err != nil {
-			if r.err == io.EOF {
-				return nil, io.EOF
-			}
 			return nil, r.err
 		}
 		if c.capture != nil {
@@ -187,9 +206,10 @@ func (c *sdkConn) Write(_ context.Context, msg jsonrpc.Message) error {
 	return c.conn.WriteMessage(b)
 }
 
-// Close ends reads; the session owns (and closes) the Conn.
+// Close stops handing out messages; the session owns the Conn itself.
 func (c *sdkConn) Close() error {
-	c.closeOnce.Do(func() { close(c.closed) })
+	c.closeOnce.Do(func() { close(c.done) })
 	return nil
 }
+
 func (c *sdkConn) SessionID() string { return "" }

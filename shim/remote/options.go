@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
 )
 
 // ErrLoginRequired is returned (and reported to the host as a JSON-RPC
@@ -98,6 +100,15 @@ type Options struct {
 	// LoginTimeout bounds the wait for the browser to come back to the
 	// loopback redirect. Zero means 5 minutes.
 	LoginTimeout time.Duration
+	// Redactor scrubs every message ReadMessage returns. The bridge adds
+	// each OAuth token it holds to it (as "oauth-token"), so that a relay
+	// and a log sharing it scrub them too. Nil uses a Redactor of the
+	// bridge's own.
+	Redactor *redact.Redactor
+
+	// now replaces time.Now where the bridge judges a token's age; nil
+	// means time.Now. Tests set it.
+	now func() time.Time
 }
 
 // OAuthOptions tunes the authorization flow. The zero value is valid.
@@ -154,6 +165,7 @@ type settings struct {
 	headers    http.Header
 	staticAuth bool
 	errOut     io.Writer
+	redactor   *redact.Redactor
 }
 
 func (o Options) settings() (*settings, error) {
@@ -191,6 +203,13 @@ func (o Options) settings() (*settings, error) {
 	}
 	if s.HTTPClient == nil {
 		s.HTTPClient = defaultHTTPClient()
+	}
+	s.redactor = o.Redactor
+	if s.redactor == nil {
+		s.redactor, _ = redact.New(nil)
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.LoginTimeout <= 0 {
 		s.LoginTimeout = 5 * time.Minute

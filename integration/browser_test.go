@@ -112,7 +112,9 @@ func (wd *webDriver) do(method, path string, body, out any) {
 	}
 }
 
-func (wd *webDriver) open(url string) { wd.do("POST", "/session/"+wd.session+"/url", map[string]string{"url": url}, nil) }
+func (wd *webDriver) open(url string) {
+	wd.do("POST", "/session/"+wd.session+"/url", map[string]string{"url": url}, nil)
+}
 
 // text returns the text of the element with this id, "" when absent.
 func (wd *webDriver) text(id string) string {

@@ -184,6 +184,10 @@ func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-c.done:
+		// The SDK's Close waits for its reader; the Conn itself ends only
+		// when the session closes it, after that.
+		return nil, io.EOF
 	case r, ok := <-c.msgs:
 		if !ok {
 			return nil, io.EOF

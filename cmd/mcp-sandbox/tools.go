@@ -61,7 +61,8 @@ func cmdTools(ctx context.Context, s Streams, args []string) (err error) {
 	defer sess.close()
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-sandbox-tools", Version: version}, nil)
-	cs, err := client.Connect(ctx, &connTransport{conn: sess.upstream}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
+	raw := &rawTools{}
+	cs, err := client.Connect(ctx, &connTransport{conn: sess.upstream, capture: raw.capture}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
 	if err != nil {
 		return upstreamFailed(fmt.Errorf("initialize %s: %w", name, err))
 	}
@@ -72,18 +73,30 @@ func cmdTools(ctx context.Context, s Streams, args []string) (err error) {
 		Description string `json:"description"`
 		Allowed     bool   `json:"allowed"`
 		Rule        string `json:"rule"`
+		Pin         string `json:"pin,omitempty"`
 	}
 	var rows []row
+	var pinned map[string]string
+	if sess.policy.Pin() {
+		if pinned, err = loadPins(name); err != nil {
+			return err
+		}
+	}
 	for tool, err := range cs.Tools(ctx, nil) {
 		if err != nil {
 			return upstreamFailed(fmt.Errorf("tools/list: %w", err))
 		}
 		d := sess.policy.Tool(tool.Name)
+		pin := ""
+		if sess.policy.Pin() {
+			pin = pinState(pinned, tool.Name, raw.defs[tool.Name])
+		}
 		rows = append(rows, row{
 			Name:        sess.red.String(tool.Name),
 			Description: sess.red.String(firstLine(tool.Description)),
 			Allowed:     d.Allowed,
 			Rule:        d.Rule,
+			Pin:         pin,
 		})
 	}
 	if asJSON {
@@ -106,11 +119,19 @@ func cmdTools(ctx context.Context, s Streams, args []string) (err error) {
 	}
 	fmt.Fprintln(s.Out)
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOOL\tSTATUS\tRULE\tDESCRIPTION")
+	if sess.policy.Pin() {
+		fmt.Fprintln(tw, "TOOL\tSTATUS\tPIN\tRULE\tDESCRIPTION")
+	} else {
+		fmt.Fprintln(tw, "TOOL\tSTATUS\tRULE\tDESCRIPTION")
+	}
 	for _, r := range rows {
 		status := "allowed"
 		if !r.Allowed {
 			status = "hidden"
+		}
+		if sess.policy.Pin() {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, status, r.Pin, r.Rule, r.Description)
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, status, r.Rule, r.Description)
 	}
@@ -131,10 +152,14 @@ func firstLine(s string) string {
 
 // connTransport lets the SDK's client speak over a relay Conn. The session
 // that opened the Conn owns it: closing the SDK side only detaches from it.
-type connTransport struct{ conn shim.Conn }
+type connTransport struct {
+	conn shim.Conn
+	// capture, when set, sees every raw message from the server.
+	capture func([]byte)
+}
 
 func (t *connTransport) Connect(context.Context) (mcp.Connection, error) {
-	c := &sdkConn{conn: t.conn, msgs: make(chan readResult), closed: make(chan struct{})}
+	c := &sdkConn{conn: t.conn, capture: t.capture, msgs: make(chan readResult), closed: make(chan struct{})}
 	go c.pump()
 	return c, nil
 }
@@ -153,6 +178,7 @@ type readResult struct {
 // the SDK's Close: a deadlock.
 type sdkConn struct {
 	conn      shim.Conn
+	capture   func([]byte)
 	msgs      chan readResult
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -183,6 +209,9 @@ func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 	case r := <-c.msgs:
 		if r.err != nil {
 			return nil, r.err
+		}
+		if c.capture != nil {
+			c.capture(r.b)
 		}
 		return jsonrpc.DecodeMessage(r.b)
 	}

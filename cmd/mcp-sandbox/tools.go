@@ -153,6 +153,9 @@ func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-c.done:
+		// The SDK closes the connection to interrupt its reader.
+		return nil, io.EOF
 	case r, ok := <-c.msgs:
 		if !ok {
 			return nil, io.EOF
@@ -172,7 +175,8 @@ func (c *sdkConn) Write(_ context.Context, msg jsonrpc.Message) error {
 	return c.conn.WriteMessage(b)
 }
 
-// Close stops handing out messages; the session owns the Conn itself.
+// Close stops handing out messages and ends a Read in progress; the session
+// owns the Conn itself.
 func (c *sdkConn) Close() error {
 	c.closeOnce.Do(func() { close(c.done) })
 	return nil

@@ -77,14 +77,19 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 		return enc.Encode(struct {
 			Server  string `json:"server"`
 			Profile string `json:"profile,omitempty"`
+			Egress  string `json:"egress,omitempty"`
 			Tools   []row  `json:"tools"`
-		}{name, sess.policy.Name(), rows})
+		}{name, sess.policy.Name(), sessionEgress(sess.srv), rows})
 	}
 	profileName := sess.policy.Name()
 	if profileName == "" {
 		profileName = "(none: every tool is allowed)"
 	}
-	fmt.Fprintf(s.Out, "server %s, profile %s, %d tools\n\n", name, profileName, len(rows))
+	fmt.Fprintf(s.Out, "server %s, profile %s, %d tools\n", name, profileName, len(rows))
+	if e := sessionEgress(sess.srv); e != "" {
+		fmt.Fprintf(s.Out, "egress: %s\n", e)
+	}
+	fmt.Fprintln(s.Out)
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TOOL\tSTATUS\tRULE\tDESCRIPTION")
 	for _, r := range rows {

@@ -20,6 +20,9 @@ import (
 // provideImage makes spec.Image present: it builds it from the build context
 // if there is one, and pulls it otherwise.
 func (l *Launcher) provideImage(ctx context.Context, spec Spec) error {
+	if spec.Package != nil {
+		return l.buildPackage(ctx, spec)
+	}
 	if spec.BuildContext != "" {
 		return l.build(ctx, spec)
 	}
@@ -78,6 +81,8 @@ type progressMessage struct {
 	Progress string `json:"progress"`
 	Error    string `json:"error"`
 
+	Aux json.RawMessage `json:"aux"`
+
 	ErrorDetail *struct {
 		Message string `json:"message"`
 	} `json:"errorDetail"`
@@ -86,6 +91,12 @@ type progressMessage struct {
 // copyProgress renders a stream of JSON progress messages as plain lines and
 // returns the error the stream reports, if any.
 func copyProgress(w io.Writer, r io.Reader) error {
+	return copyProgressAux(w, r, nil)
+}
+
+// copyProgressAux is copyProgress handing each aux message (a build's image
+// ID) to aux, if not nil.
+func copyProgressAux(w io.Writer, r io.Reader, aux func(json.RawMessage)) error {
 	dec := json.NewDecoder(r)
 	for {
 		var m progressMessage
@@ -94,6 +105,9 @@ func copyProgress(w io.Writer, r io.Reader) error {
 				return nil
 			}
 			return fmt.Errorf("progress stream: %w", err)
+		}
+		if aux != nil && len(m.Aux) > 0 {
+			aux(m.Aux)
 		}
 		switch {
 		case m.ErrorDetail != nil && m.ErrorDetail.Message != "":

@@ -84,6 +84,8 @@ func commands() []command {
 		{"logout", "NAME", "revoke and forget remote server NAME's tokens", cmdLogout},
 		{"status", "", "show the login state of each remote server", cmdStatus},
 		{"doctor", "", "check the configuration, Docker, the keychain and each server's image and secrets", cmdDoctor},
+		{"prepare", "[NAME…]", "build or pull the images of the named servers (default: all local ones) ahead of the first run", cmdPrepare},
+		{"clean", "NAME", "remove server NAME's old package images (--all: every one, --state: its state volume too)", cmdClean},
 	}
 }
 

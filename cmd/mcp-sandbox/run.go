@@ -149,6 +149,7 @@ type session struct {
 	conn      shim.Conn
 	container *launcher.Container
 	launcher  *launcher.Launcher
+	spec      launcher.Spec // of a local server
 	log       zerolog.Logger
 }
 
@@ -201,6 +202,7 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	sess.launcher = l
 	spec := containerSpec(srv, secrets, opts.rebuild)
 	spec.Redact = red.String
+	sess.spec = spec
 	c, err := l.Start(ctx, spec)
 	if err != nil {
 		l.Close()
@@ -243,6 +245,8 @@ func containerSpec(srv *profiles.Server, secrets *resolvedSecrets, rebuild bool)
 		TmpfsSize:    sb.Tmpfs,
 		Mounts:       mounts,
 		Workdir:      sb.Workdir,
+		Package:      launcherPackage(srv.Package),
+		State:        srv.State,
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 	"github.com/mcp-sandbox/mcp-sandbox/shim"
 )
 
@@ -70,20 +71,30 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 			Rule:        d.Rule,
 		})
 	}
+	var pkg launcher.Prepared
+	if sess.spec.Package != nil {
+		pkg, _, _ = sess.launcher.Inspect(ctx, sess.spec)
+	}
 	if asJSON {
 		enc := json.NewEncoder(s.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Server  string `json:"server"`
-			Profile string `json:"profile,omitempty"`
-			Tools   []row  `json:"tools"`
-		}{name, sess.policy.Name(), rows})
+			Server         string `json:"server"`
+			Profile        string `json:"profile,omitempty"`
+			Package        string `json:"package,omitempty"`
+			PackageVersion string `json:"package_version,omitempty"`
+			Tools          []row  `json:"tools"`
+		}{name, sess.policy.Name(), pkg.Package, pkg.Version, rows})
 	}
 	profileName := sess.policy.Name()
 	if profileName == "" {
 		profileName = "(none: every tool is allowed)"
 	}
-	fmt.Fprintf(s.Out, "server %s, profile %s, %d tools\n\n", name, profileName, len(rows))
+	fmt.Fprintf(s.Out, "server %s, profile %s, %d tools\n", name, profileName, len(rows))
+	if pkg.Package != "" {
+		fmt.Fprintln(s.Out, packageLine(pkg))
+	}
+	fmt.Fprintln(s.Out)
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TOOL\tSTATUS\tRULE\tDESCRIPTION")
 	for _, r := range rows {

@@ -72,6 +72,11 @@ type Package struct {
 	// CAFile is a PEM bundle the build trusts, for networks that intercept
 	// TLS. It is used by the build only. Empty means none.
 	CAFile string
+	// BuildNetwork is the network the install step runs on: "" or
+	// "bridge" for the engine's default, "host" to reach a registry on the
+	// host's loopback. It does not change what is installed, so it is not
+	// part of the image's key.
+	BuildNetwork string
 }
 
 // String returns the package as configured, e.g. "npm:name@1.0".
@@ -91,6 +96,11 @@ func (p *Package) validate() error {
 	case "npm", "pypi":
 	default:
 		return fmt.Errorf("package %s: ecosystem %q: want npm or pypi", p.Name, p.Ecosystem)
+	}
+	switch p.BuildNetwork {
+	case "", "bridge", "host":
+	default:
+		return fmt.Errorf("package %s: build network %q: want bridge or host", p, p.BuildNetwork)
 	}
 	if p.Name == "" || p.BaseImage == "" {
 		return fmt.Errorf("package %q: needs a name and a base image", p.String())
@@ -317,7 +327,9 @@ func (l *Launcher) buildPackage(ctx context.Context, spec Spec) error {
 	if err != nil {
 		return err
 	}
-	stageID, err := l.buildFiles(ctx, files, "")
+	// A rebuild installs afresh (a range may resolve to a newer version);
+	// otherwise the engine's cache of an identical install step applies.
+	stageID, err := l.buildFiles(ctx, files, "", spec.Rebuild, p.BuildNetwork)
 	if err != nil {
 		return fmt.Errorf("install %s: %w", p, err)
 	}
@@ -329,7 +341,7 @@ func (l *Launcher) buildPackage(ctx context.Context, spec Spec) error {
 	if err != nil {
 		return fmt.Errorf("install %s: %w", p, err)
 	}
-	if _, err := l.buildFiles(ctx, map[string][]byte{"Dockerfile": []byte(df)}, spec.Image); err != nil {
+	if _, err := l.buildFiles(ctx, map[string][]byte{"Dockerfile": []byte(df)}, spec.Image, false, "none"); err != nil {
 		return fmt.Errorf("image of %s: %w", p, err)
 	}
 	l.log.Info().Str("server", spec.Name).Str("package", p.String()).Str("version", info.Version).
@@ -338,8 +350,10 @@ func (l *Launcher) buildPackage(ctx context.Context, spec Spec) error {
 }
 
 // buildFiles builds a context made of files, tagged tag unless it is "",
-// streaming the output to l.progress, and returns the image ID.
-func (l *Launcher) buildFiles(ctx context.Context, files map[string][]byte, tag string) (string, error) {
+// streaming the output to l.progress, and returns the image ID. noCache
+// bypasses the engine's build cache; network is the RUN steps' network
+// ("" for the engine's default).
+func (l *Launcher) buildFiles(ctx context.Context, files map[string][]byte, tag string, noCache bool, network string) (string, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	names := make([]string, 0, len(files))
@@ -358,7 +372,7 @@ func (l *Launcher) buildFiles(ctx context.Context, files map[string][]byte, tag 
 	if err := tw.Close(); err != nil {
 		return "", err
 	}
-	opts := build.ImageBuildOptions{Remove: true, ForceRemove: true, Version: build.BuilderV1}
+	opts := build.ImageBuildOptions{Remove: true, ForceRemove: true, Version: build.BuilderV1, NoCache: noCache, NetworkMode: network}
 	if tag != "" {
 		opts.Tags = []string{tag}
 	}

@@ -31,6 +31,9 @@ type PackageSettings struct {
 	// CAFile is the absolute path of a PEM CA bundle the build trusts
 	// (for networks that intercept TLS); "" means the base image's.
 	CAFile string
+	// BuildNetwork is the network of the install step: "bridge" (the
+	// default) or "host" (for a registry on the host's loopback).
+	BuildNetwork string
 }
 
 // Package is a server's `package = "npm:NAME@VERSION"` or
@@ -56,6 +59,8 @@ type Package struct {
 	Registry string
 	// CAFile is a CA bundle for the build; "" for none.
 	CAFile string
+	// BuildNetwork is the install step's network: "bridge" or "host".
+	BuildNetwork string
 }
 
 func (p *Package) equal(o *Package) bool {
@@ -65,11 +70,11 @@ func (p *Package) equal(o *Package) bool {
 	return *p == *o
 }
 
-var packageKeys = []string{"node_image", "python_image", "npm_registry", "pypi_index", "ca_file"}
+var packageKeys = []string{"node_image", "python_image", "npm_registry", "pypi_index", "ca_file", "build_network"}
 
 // packages decodes the [packages] table.
 func (d *decoder) packages(p []string, v any) PackageSettings {
-	ps := PackageSettings{NodeImage: DefaultNodeImage, PythonImage: DefaultPythonImage}
+	ps := PackageSettings{NodeImage: DefaultNodeImage, PythonImage: DefaultPythonImage, BuildNetwork: "bridge"}
 	if v == nil {
 		return ps
 	}
@@ -115,6 +120,13 @@ func (d *decoder) packageSetting(p []string, k string, v any, ps *PackageSetting
 			ps.NPMRegistry = s
 		} else {
 			ps.PyPIIndex = s
+		}
+	case "build_network":
+		if s, ok := d.str(p, v); ok {
+			ps.BuildNetwork = s
+			if s != "bridge" && s != "host" {
+				d.valuef(p, "invalid build_network %q (want bridge or host)", s)
+			}
 		}
 	case "ca_file":
 		s, ok := d.str(p, v)
@@ -214,7 +226,7 @@ func (d *decoder) packageServer(p []string, s *Server, t map[string]any, own Pac
 		return
 	}
 	pk := s.Package
-	pk.CAFile = own.CAFile
+	pk.CAFile, pk.BuildNetwork = own.CAFile, own.BuildNetwork
 	switch pk.Ecosystem {
 	case "npm":
 		pk.BaseImage, pk.Registry = own.NodeImage, own.NPMRegistry

@@ -34,6 +34,7 @@ state = "/data"
 [servers.py]
 package = "pypi:mcp-hello==0.1.0"
 pypi_index = "http://172.17.0.1:8080/simple/"
+build_network = "host"
 
 [servers.range]
 package = "pypi:x-y >=1.0, <2"
@@ -44,12 +45,12 @@ package = "pypi:x-y >=1.0, <2"
 	}
 	want := map[string]*Package{
 		"everything": {Spec: "npm:@modelcontextprotocol/server-everything@2026.8.31", Ecosystem: "npm", Name: "@modelcontextprotocol/server-everything",
-			Version: "2026.8.31", BaseImage: "local/node:22", Registry: "https://registry.example/", CAFile: ca},
+			Version: "2026.8.31", BaseImage: "local/node:22", Registry: "https://registry.example/", CAFile: ca, BuildNetwork: "bridge"},
 		"memory": {Spec: "npm:@modelcontextprotocol/server-memory", Ecosystem: "npm", Name: "@modelcontextprotocol/server-memory",
-			Command: "mcp-server-memory", BaseImage: "other/node:1", Registry: "https://registry.example/", CAFile: ca},
+			Command: "mcp-server-memory", BaseImage: "other/node:1", Registry: "https://registry.example/", CAFile: ca, BuildNetwork: "bridge"},
 		"py": {Spec: "pypi:mcp-hello==0.1.0", Ecosystem: "pypi", Name: "mcp-hello", Version: "==0.1.0",
-			BaseImage: DefaultPythonImage, Registry: "http://172.17.0.1:8080/simple/", CAFile: ca},
-		"range": {Spec: "pypi:x-y >=1.0, <2", Ecosystem: "pypi", Name: "x-y", Version: ">=1.0, <2", BaseImage: DefaultPythonImage, CAFile: ca},
+			BaseImage: DefaultPythonImage, Registry: "http://172.17.0.1:8080/simple/", CAFile: ca, BuildNetwork: "host"},
+		"range": {Spec: "pypi:x-y >=1.0, <2", Ecosystem: "pypi", Name: "x-y", Version: ">=1.0, <2", BaseImage: DefaultPythonImage, CAFile: ca, BuildNetwork: "bridge"},
 	}
 	for name, w := range want {
 		srv := cfg.Servers[name]
@@ -90,6 +91,7 @@ func TestParsePackageErrors(t *testing.T) {
 		{"package on remote", "[servers.a]\nurl = \"https://x\"\npackage = \"npm:x\"", []string{"3:1: package is for local servers"}},
 		{"missing ca_file", "[packages]\nca_file = \"/nonexistent/ca.pem\"\n[servers.a]\npackage = \"npm:x\"", []string{"2:11: ca_file /nonexistent/ca.pem"}},
 		{"unknown packages key", "[packages]\nnode_img = \"x\"", []string{"2:1: unknown key \"node_img\" in [packages]"}},
+		{"bad build_network", "[packages]\nbuild_network = \"none\"", []string{"2:17: invalid build_network"}},
 		{"bad registry", "[packages]\nnpm_registry = \"registry.npmjs.org\"", []string{"2:16: must be an http:// or https:// URL"}},
 		{"python_image on npm", "[servers.a]\npackage = \"npm:x\"\npython_image = \"p\"", []string{"3:1: python_image is for pypi: packages"}},
 		{"node_image on image server", "[servers.a]\nimage = \"x\"\nnode_image = \"n\"", []string{"3:1: node_image is for package servers"}},

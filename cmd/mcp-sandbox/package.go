@@ -20,7 +20,7 @@ func launcherPackage(p *profiles.Package) *launcher.Package {
 	}
 	return &launcher.Package{
 		Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version, Command: p.Command,
-		BaseImage: p.BaseImage, Registry: p.Registry, CAFile: p.CAFile,
+		BaseImage: p.BaseImage, Registry: p.Registry, CAFile: p.CAFile, BuildNetwork: p.BuildNetwork,
 	}
 }
 

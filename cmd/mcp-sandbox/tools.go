@@ -160,5 +160,14 @@ func (c *sdkConn) Write(_ context.Context, msg jsonrpc.Message) error {
 	return c.conn.WriteMessage(b)
 }
 
-func (c *sdkConn) Close() error      { return nil } // the session owns the Conn
+// Close ends the server's input, as a host does, so that a server that
+// runs until its stdin ends exits and the SDK's read loop (which Close waits
+// for) sees the end of its output. The session owns the Conn and closes it.
+func (c *sdkConn) Close() error {
+	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func (c *sdkConn) SessionID() string { return "" }

@@ -287,7 +287,7 @@ func buildContext(ctx context.Context, cli *client.Client, tag string, write fun
 	defer pr.Close()
 	resp, err := cli.ImageBuild(ctx, pr, build.ImageBuildOptions{
 		Tags: []string{tag}, Remove: true, ForceRemove: true, BuildArgs: args,
-		Version: build.BuilderV1,
+		Version: build.BuilderV1, NetworkMode: "host",
 	})
 	if err != nil {
 		return fmt.Errorf("build %s: %w", tag, err)

@@ -277,16 +277,25 @@ type Spec struct {
 	Redact func(string) string
 }
 
+// Network modes a [Spec] accepts.
+const (
+	NetworkNone   = "none"   // no network at all: only loopback
+	NetworkBridge = "bridge" // the engine's default bridge
+)
+
+// ValidNetwork reports whether n is a network mode a Spec accepts ("" means
+// NetworkNone).
+func ValidNetwork(n string) bool { return n == NetworkNone || n == NetworkBridge }
+
 // normalize validates spec and fills in its defaults.
 func (s Spec) normalize() (Spec, error) {
 	if s.Name == "" {
 		return s, errors.New("spec: empty server name")
 	}
-	switch s.Network {
-	case "":
-		s.Network = "none"
-	case "none", "bridge":
-	default:
+	if s.Network == "" {
+		s.Network = NetworkNone
+	}
+	if !ValidNetwork(s.Network) {
 		return s, fmt.Errorf("spec %s: network %q: want \"none\" or \"bridge\"", s.Name, s.Network)
 	}
 	if s.BuildContext != "" {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 )
 
 // Config is one validated snapshot of mcp-sandbox.toml. Treat it as
@@ -130,6 +132,13 @@ type Sandbox struct {
 	Workdir string
 	// AllowRoot permits running as root.
 	AllowRoot bool
+	// AllowDangerousMounts permits mounts that hand the server the machine
+	// or the user's credentials (the engine socket, /, the home directory,
+	// credential directories; see danger.go). Without it they are errors.
+	AllowDangerousMounts bool
+	// DangerousMounts are the warnings for the dangerous mounts that
+	// AllowDangerousMounts let through, positioned like errors.
+	DangerousMounts []*Error
 }
 
 // Mount is one host bind mount.
@@ -144,7 +153,7 @@ type Mount struct {
 
 // Defaults of [Sandbox] fields that a config leaves out.
 const (
-	DefaultNetwork = "none"
+	DefaultNetwork = launcher.NetworkNone
 	DefaultMemory  = 512 << 20
 	DefaultCPUs    = 1.0
 	DefaultPids    = 256

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 	"github.com/mcp-sandbox/mcp-sandbox/profiles"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/keychain"
 )
 
 // launcherPackage maps a configured package to the launcher's.
@@ -28,7 +29,7 @@ func launcherPackage(p *profiles.Package) *launcher.Package {
 func serverImage(srv *profiles.Server) string {
 	switch {
 	case srv.Package != nil:
-		return launcher.PackageImage(containerSpec(srv, &resolvedSecrets{}, false))
+		return launcher.PackageImage(containerSpec(srv, &keychain.Resolved{}, false))
 	case srv.Image != "":
 		return srv.Image
 	default:
@@ -57,7 +58,7 @@ func describePackage(w io.Writer, srv *profiles.Server) {
 	defer l.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	pr, present, err := l.Inspect(ctx, containerSpec(srv, &resolvedSecrets{}, false))
+	pr, present, err := l.Inspect(ctx, containerSpec(srv, &keychain.Resolved{}, false))
 	switch {
 	case err != nil:
 		fmt.Fprintf(w, "  image:    %s (cannot inspect: %v)\n", image, err)
@@ -101,7 +102,7 @@ func cmdPrepare(ctx context.Context, s Streams, args []string) error {
 	for _, n := range names {
 		srv, err := cfg.Server(n)
 		if err != nil {
-			return withCode(exitConfig, err)
+			return err
 		}
 		if srv.Remote() {
 			return usagef("server %s is remote: it has no image to prepare", n)
@@ -115,7 +116,7 @@ func cmdPrepare(ctx context.Context, s Streams, args []string) error {
 	defer l.Close()
 	for _, srv := range servers {
 		began := time.Now()
-		pr, err := l.Prepare(ctx, containerSpec(srv, &resolvedSecrets{}, rebuild))
+		pr, err := l.Prepare(ctx, containerSpec(srv, &keychain.Resolved{}, rebuild))
 		if err != nil {
 			return fmt.Errorf("prepare %s: %w", srv.Name, err)
 		}
@@ -147,7 +148,7 @@ func cmdClean(ctx context.Context, s Streams, args []string) error {
 	}
 	srv, err := cfg.Server(name)
 	if err != nil {
-		return withCode(exitConfig, err)
+		return err
 	}
 	if srv.Remote() {
 		return usagef("server %s is remote: it has no images", name)

@@ -86,7 +86,7 @@ env = { MEMORY_FILE_PATH = "/data/memory.jsonl" }
 }
 
 // newPackageEnv is a test world with the package servers configured.
-func newPackageEnv(t *testing.T, extra string) (*env, string) {
+func newPackageEnv(t testing.TB, extra string) (*env, string) {
 	t.Helper()
 	cli := needDocker(t)
 	node := needNodeBase(t, cli)
@@ -100,7 +100,7 @@ func newPackageEnv(t *testing.T, extra string) (*env, string) {
 
 // mcpSandbox runs the binary to completion and returns its stdout; it fails
 // the test when the command fails.
-func (e *env) mcpSandbox(t *testing.T, args ...string) string {
+func (e *env) mcpSandbox(t testing.TB, args ...string) string {
 	t.Helper()
 	cmd := e.command(append(args, "--config", e.config)...)
 	var stderr syncBuffer
@@ -122,7 +122,7 @@ func lastLines(s string, n int) string {
 
 // prepare runs `mcp-sandbox prepare NAME` and returns its line and how
 // long it took.
-func (e *env) prepare(t *testing.T, name string, flags ...string) (string, time.Duration) {
+func (e *env) prepare(t testing.TB, name string, flags ...string) (string, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	out := e.mcpSandbox(t, append([]string{"prepare", name}, flags...)...)
@@ -186,7 +186,7 @@ func (e *env) serverContainers(t testing.TB, name string) []container.Summary {
 }
 
 // assertNoServerContainers waits for server name's containers to be gone.
-func (e *env) assertNoServerContainers(t *testing.T, name string) {
+func (e *env) assertNoServerContainers(t testing.TB, name string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -52,8 +52,10 @@ type Container struct {
 
 	tail *stderrTail // the last stderr lines, for ExitReason
 
-	// cleanups run after the container is removed (Files volumes).
+	// cleanups run after the container is removed (Files volumes, the
+	// egress sidecar and network).
 	cleanups []func(context.Context) error
+	egress   *egressSidecar // nil without filtered egress
 
 	closeOnce sync.Once
 	closeErr  error

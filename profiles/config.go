@@ -111,8 +111,15 @@ type OAuth struct {
 
 // Sandbox holds the container restrictions of a local server.
 type Sandbox struct {
-	// Network is "none" (default) or "bridge".
+	// Network is "none" (default), "bridge", or "filtered" when AllowHosts
+	// is set (the config never writes "filtered").
 	Network string
+	// AllowHosts is the egress allow-list as written (see
+	// launcher/egress.ParseRule); non-empty means filtered egress.
+	AllowHosts []string
+	// Hosts maps names to addresses for the egress filter and the
+	// server's resolver; keys are lower-case.
+	Hosts map[string]string
 	// ReadOnly root filesystem; default true.
 	ReadOnly bool
 	// Memory limit in bytes; default 512 MiB.
@@ -179,7 +186,8 @@ func DefaultSandbox() Sandbox {
 func (s Sandbox) Equal(o Sandbox) bool {
 	return s.Network == o.Network && s.ReadOnly == o.ReadOnly && s.Memory == o.Memory &&
 		s.CPUs == o.CPUs && s.Pids == o.Pids && s.User == o.User && s.Tmpfs == o.Tmpfs &&
-		s.Workdir == o.Workdir && s.AllowRoot == o.AllowRoot && slices.Equal(s.Mounts, o.Mounts)
+		s.Workdir == o.Workdir && s.AllowRoot == o.AllowRoot && slices.Equal(s.Mounts, o.Mounts) &&
+		slices.Equal(s.AllowHosts, o.AllowHosts) && maps.Equal(s.Hosts, o.Hosts)
 }
 
 // NeedsRestart reports whether switching from s to o needs a new container

@@ -519,13 +519,18 @@ func (d *decoder) sandbox(p []string, v any) Sandbox {
 			}
 		case "mounts":
 			sb.Mounts = d.mounts(kp, v)
+		case "allow_hosts":
+			sb.AllowHosts = d.allowHosts(kp, v)
+		case "hosts":
+			sb.Hosts = d.hosts(kp, v)
 		case "allow_dangerous_mounts":
 			sb.AllowDangerousMounts, _ = d.boolean(kp, v)
 		default:
-			d.unknown(kp, "[sandbox] (want network, read_only, memory, cpus, pids, user, tmpfs, mounts, workdir, allow_root, allow_dangerous_mounts)")
+			d.unknown(kp, "[sandbox] (want network, read_only, memory, cpus, pids, user, tmpfs, mounts, workdir, allow_root, allow_dangerous_mounts, allow_hosts, hosts)")
 		}
 	}
 	d.judgeMountDangers(p, &sb)
+	d.egress(p, t, &sb)
 	if !sb.AllowRoot && isRootUser(sb.User) {
 		d.valuef(sub(p, "user"), "user %q runs as root (or as the image's default user); set allow_root = true if you mean it", sb.User)
 	}

@@ -102,6 +102,10 @@ func describeServer(w io.Writer, srv *profiles.Server) {
 	}
 	fmt.Fprintf(w, "  sandbox:  %s, %s, user %s, memory %s, cpus %g, pids %d, /tmp %s, all capabilities dropped, no-new-privileges\n",
 		network, ro, sb.User, units.BytesSize(float64(sb.Memory)), sb.CPUs, sb.Pids, units.BytesSize(float64(sb.Tmpfs)))
+	fmt.Fprintf(w, "  egress:   %s\n", describeEgress(sb))
+	if warn := egressWarning(sb); warn != "" {
+		fmt.Fprintf(w, "  warning:  %s\n", warn)
+	}
 	for _, m := range sb.Mounts {
 		mode := "ro"
 		if !m.ReadOnly {

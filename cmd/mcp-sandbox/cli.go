@@ -92,6 +92,8 @@ func dispatch(ctx context.Context, s Streams, args []string) error {
 	case "-v", "--version", "-version", "version":
 		fmt.Fprintf(s.Out, "mcp-sandbox %s\n", version)
 		return nil
+	case egressProxyCommand: // hidden: the egress sidecar's entrypoint
+		return cmdEgressProxy(ctx, s, args[1:])
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {

@@ -107,6 +107,12 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 		} else if l != nil {
 			doctorImage(ctx, report, what, l, srv)
 		}
+		if !srv.Remote() {
+			report(egressState(srv.Sandbox), what, "egress "+describeEgress(srv.Sandbox))
+			if l != nil && srv.Sandbox.Network == profiles.NetworkFiltered {
+				doctorEgressImage(ctx, report, what, l)
+			}
+		}
 		if store == nil {
 			continue
 		}

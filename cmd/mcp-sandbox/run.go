@@ -53,12 +53,14 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 	sink.red.Store(sess.red)
 	defer sess.close()
 	log = sess.log
+	logStatsOnSignal(ctx, log)
 
 	audits := &auditLogs{log: log}
 	audit, err := audits.use(sess.cfg)
 	if err != nil {
 		return err
 	}
+	sess.egressAudit.logs.Store(audits)
 	defer func() {
 		if err := audits.close(); err != nil {
 			log.Error().Err(err).Msg("audit log")
@@ -144,6 +146,10 @@ type session struct {
 	launcher *launcher.Launcher // nil for a remote server
 	spec     launcher.Spec      // of a local server
 	log      zerolog.Logger
+	// container is the local server's container (nil for a remote one),
+	// and egressAudit receives the refusals of its filtered egress.
+	container   *launcher.Container
+	egressAudit egressAudit
 }
 
 // openSession loads the configuration, resolves the server's secrets and
@@ -173,6 +179,7 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	base := log
 	log = log.With().Str("server", name).Logger()
 	sess := &session{cfg: cfg, srv: srv, policy: pol, red: red, log: log}
+	sess.egressAudit.server = name
 	if srv.Remote() {
 		ro := remoteOptions(s, log, store, srv, secrets, red)
 		ro.Interactive = opts.interactive
@@ -192,12 +199,14 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	sess.launcher = l
 	spec := containerSpec(srv, secrets, opts.rebuild)
 	spec.Redact = red.String
+	spec.Egress = egressSpec(srv.Sandbox, sess.egressAudit.record)
 	sess.spec = spec
 	c, err := l.Start(ctx, spec)
 	if err != nil {
 		l.Close()
 		return nil, upstreamFailed(fmt.Errorf("start %s: %w", name, err))
 	}
+	sess.container = c
 	sess.upstream = shim.ProcessUpstream(name, c)
 	return sess, nil
 }
@@ -244,6 +253,9 @@ func (s *session) close() {
 	if s.upstream != nil {
 		if err := s.upstream.Close(); err != nil {
 			s.log.Error().Err(err).Msg("closing the server")
+		}
+		if s.container != nil && s.srv.Sandbox.Network == profiles.NetworkFiltered {
+			s.log.Info().Int64("refused", s.container.EgressRefused()).Msg("egress: connections refused this session")
 		}
 	}
 	if s.launcher != nil {

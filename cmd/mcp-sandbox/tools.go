@@ -82,16 +82,20 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 		return enc.Encode(struct {
 			Server         string `json:"server"`
 			Profile        string `json:"profile,omitempty"`
+			Egress         string `json:"egress,omitempty"`
 			Package        string `json:"package,omitempty"`
 			PackageVersion string `json:"package_version,omitempty"`
 			Tools          []row  `json:"tools"`
-		}{name, sess.policy.Name(), pkg.Package, pkg.Version, rows})
+		}{name, sess.policy.Name(), sessionEgress(sess.srv), pkg.Package, pkg.Version, rows})
 	}
 	profileName := sess.policy.Name()
 	if profileName == "" {
 		profileName = "(none: every tool is allowed)"
 	}
 	fmt.Fprintf(s.Out, "server %s, profile %s, %d tools\n", name, profileName, len(rows))
+	if e := sessionEgress(sess.srv); e != "" {
+		fmt.Fprintf(s.Out, "egress: %s\n", e)
+	}
 	if pkg.Package != "" {
 		fmt.Fprintln(s.Out, packageLine(pkg))
 	}

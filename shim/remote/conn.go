@@ -233,8 +233,9 @@ func (c *Conn) WriteMessage(msg []byte) error {
 }
 
 // Close ends the session: it stops the streams, sends DELETE for the
-// session (bounded to two seconds) and makes ReadMessage return io.EOF.
-// It is idempotent.
+// session (bounded to two seconds), waits for the sends WriteMessage started
+// (they end with the connection's context) and makes ReadMessage return
+// io.EOF. It is idempotent.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
@@ -258,12 +259,9 @@ func (c *Conn) Close() error {
 				}
 			}
 		}
-		waited := make(chan struct{})
-		go func() { c.wg.Wait(); close(waited) }()
-		select {
-		case <-waited:
-		case <-time.After(deleteTimeout):
-		}
+		// Every send WriteMessage started runs on c.ctx, cancelled above:
+		// wait for them all rather than leave them behind.
+		c.wg.Wait()
 	})
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/remote/remotetest"
 )
 
@@ -368,7 +369,14 @@ func TestOAuthScopeStepUpIsBounded(t *testing.T) {
 func TestOAuthTokenEchoIsScrubbed(t *testing.T) {
 	e := newMCPEnv(t, envOptions{auth: true})
 	cl := newClient(t)
-	c := dial(t, cl.options(e.URL))
+	opts := cl.options(e.URL)
+	// The session's redactor, shared with the relay and the logs.
+	red, err := redact.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Redactor = red
+	c := dial(t, opts)
 	handshake(t, c)
 	resp, _ := rpc(t, c, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"header","arguments":{"name":"Authorization"}}}`)
 	result, rpcErr := resultOf(t, resp)
@@ -391,6 +399,16 @@ func TestOAuthTokenEchoIsScrubbed(t *testing.T) {
 	}
 	if !sawBearer {
 		t.Error("the server never received a bearer token")
+	}
+	// The shared redactor learnt every token the bridge held, so a log
+	// line or a relay scrub covers them too.
+	for _, tok := range e.as.Issued() {
+		if !strings.HasPrefix(tok, "at-") && !strings.HasPrefix(tok, "rt-") {
+			continue // client secrets are the store's, not tokens
+		}
+		if got := red.String("token " + tok); got != "token [redacted:oauth-token]" {
+			t.Errorf("the shared redactor does not know an issued token: %q", got)
+		}
 	}
 	cl.assertNoSecrets(t, e.as, resp)
 }

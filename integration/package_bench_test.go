@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,12 +45,24 @@ func BenchmarkPackageColdStart(b *testing.B) {
 		cmd := exec.Command(node, npx, "-y", everythingPkg, "stdio")
 		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(node)+":"+os.Getenv("PATH"), "npm_config_cafile="+testimages.CABundle,
 			"npm_config_update_notifier=false")
+		// npx runs the server as its child; a group of their own lets the
+		// benchmark end both.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		return cmd
+	}
+	endGroup := func(cmd *exec.Cmd) {
+		if cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
 	}
 	// Warm both: the image is present, npx's cache holds the package.
 	for _, mk := range []func() *exec.Cmd{sandboxCmd, npxCmd} {
-		cs, _ := connectCmd(b, mk())
+		cmd := mk()
+		cs, _ := connectCmd(b, cmd)
 		cs.Close()
+		if cmd.SysProcAttr != nil {
+			endGroup(cmd)
+		}
 	}
 	for i := 0; i < b.N; i++ {
 		var s, n []time.Duration
@@ -57,9 +70,11 @@ func BenchmarkPackageColdStart(b *testing.B) {
 			cs, d := connectCmd(b, sandboxCmd())
 			s = append(s, d)
 			cs.Close()
-			cs, d = connectCmd(b, npxCmd())
+			cmd := npxCmd()
+			cs, d = connectCmd(b, cmd)
 			n = append(n, d)
 			cs.Close()
+			endGroup(cmd)
 		}
 		ps, pn := pct(s, 50), pct(n, 50)
 		b.ReportMetric(float64(ps.Milliseconds()), "coldstart-p50-sandbox-ms")

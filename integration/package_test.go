@@ -257,12 +257,12 @@ args = ["stdio"]
 	first, took := e.prepare(t, "pkg-everything")
 	t.Logf("first prepare (%v): %s", took, first)
 	if !strings.Contains(first, "version 2026.8.31") || !strings.Contains(first, "runs mcp-server-everything") ||
-		!strings.Contains(first, " built in ") && !strings.Contains(first, " present in ") {
+		!strings.Contains(first, " built (") && !strings.Contains(first, " present (") {
 		t.Errorf("first prepare said %q", first)
 	}
 	second, took := e.prepare(t, "pkg-everything")
 	t.Logf("second prepare (%v): %s", took, second)
-	if !strings.Contains(second, " present in ") {
+	if !strings.Contains(second, " present (") {
 		t.Errorf("second prepare is not a cache hit: %q", second)
 	}
 	image := strings.Fields(second)[2]
@@ -577,10 +577,10 @@ build_network = "host"
 
 	first, took := e.prepare(t, "pkg-pyhello")
 	t.Logf("first prepare (%v): %s", took, first)
-	if !strings.Contains(first, " built in ") || !strings.Contains(first, "(pypi:mcp-hello==0.1.0, version 0.1.0, runs mcp-hello)") {
+	if !strings.Contains(first, " built (") || !strings.Contains(first, "(pypi:mcp-hello==0.1.0, version 0.1.0, runs mcp-hello)") {
 		t.Errorf("first prepare said %q", first)
 	}
-	if second, _ := e.prepare(t, "pkg-pyhello"); !strings.Contains(second, " present in ") {
+	if second, _ := e.prepare(t, "pkg-pyhello"); !strings.Contains(second, " present (") {
 		t.Errorf("second prepare is not a cache hit: %q", second)
 	}
 	image := strings.Fields(first)[2]

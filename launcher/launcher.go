@@ -235,8 +235,9 @@ type Spec struct {
 	BuildContext string
 	// Dockerfile is relative to BuildContext; empty means "Dockerfile".
 	Dockerfile string
-	// Rebuild builds the image even when it is present (the engine's build
-	// cache still applies).
+	// Rebuild makes Start build the image even when it is present (the
+	// engine's build cache still applies). Prepare also pulls an image
+	// without a build context again.
 	Rebuild bool
 	// Package, if set, is installed into an image built for it; Image is
 	// then by default PackageImage(spec). See [Package].
@@ -447,7 +448,7 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 	l.negotiateOnce(ctx)
 
 	if spec.Rebuild && (spec.BuildContext != "" || spec.Package != nil) {
-		if err := l.provideImage(ctx, spec); err != nil {
+		if err := l.provideImageForStart(ctx, spec, "rebuild requested for image "+spec.Image); err != nil {
 			return nil, err
 		}
 	}
@@ -550,7 +551,7 @@ func (l *Launcher) create(ctx context.Context, spec Spec, cfg *container.Config,
 	if _, ierr := l.api.ImageInspect(ctx, spec.Image); ierr == nil {
 		return "", fmt.Errorf("container create: %w", err)
 	}
-	if err := l.provideImage(ctx, spec); err != nil {
+	if err := l.provideImageForStart(ctx, spec, "image "+spec.Image+" is not here"); err != nil {
 		return "", err
 	}
 	resp, err = l.api.ContainerCreate(ctx, cfg, hc, nil, nil, name)

@@ -430,41 +430,13 @@ func (l *Launcher) readPackageInfo(ctx context.Context, spec Spec, stageID strin
 	return info, nil
 }
 
-// Prepared describes a server's image after [Launcher.Prepare].
+// Prepared describes a server's image, as [Launcher.Inspect] reads it.
 type Prepared struct {
 	// Image is the image reference.
 	Image string
-	// Built is set when Prepare built or pulled the image now.
-	Built bool
 	// Package, Version and Command are set for package servers: the package
 	// as configured, the exact version installed and the executable run.
 	Package, Version, Command string
-}
-
-// Prepare makes the spec's image present without starting a container: it
-// builds a package or build-context image that is missing (or every time
-// with Rebuild) and pulls any other missing image. A present image is used
-// as it is, without contacting any registry.
-func (l *Launcher) Prepare(ctx context.Context, spec Spec) (Prepared, error) {
-	spec, err := spec.normalize()
-	if err != nil {
-		return Prepared{}, err
-	}
-	l.negotiateOnce(ctx)
-	pr := Prepared{Image: spec.Image}
-	present, err := l.ImagePresent(ctx, spec.Image)
-	if err != nil {
-		return pr, err
-	}
-	if !present || spec.Rebuild && (spec.BuildContext != "" || spec.Package != nil) {
-		if err := l.provideImage(ctx, spec); err != nil {
-			return pr, err
-		}
-		pr.Built = true
-	}
-	got, _, err := l.Inspect(ctx, spec)
-	got.Built = pr.Built
-	return got, err
 }
 
 // Inspect reports what the spec's image holds, and whether it is present,

@@ -45,6 +45,7 @@ func commands() []command {
 	return []command{
 		{"run", "NAME", "run server NAME for an MCP host, relaying MCP on stdin/stdout", cmdRun},
 		{"tools", "NAME", "start server NAME and list its tools, marked allowed or hidden by its profile", cmdTools},
+		{"prepare", "[NAME...]", "build or pull the servers' images ahead of time (all servers when none is named)", cmdPrepare},
 		{"check", "", "validate the configuration and show each server's sandbox and policy", cmdCheck},
 		{"secret", "set|rm|list [NAME]", "manage secrets in the OS keychain", cmdSecret},
 		{"login", "NAME", "log in to remote server NAME now (OAuth in the browser)", cmdLogin},
@@ -54,7 +55,6 @@ func commands() []command {
 		{"uninstall", "--client C [NAME…]", "remove mcp-sandbox entries from a host's configuration; --restore puts back its backup", cmdUninstall},
 		{"import", "--client C [--yes]", "move a host's existing servers under mcp-sandbox (credentials to the keychain)", cmdImport},
 		{"doctor", "", "check the configuration, Docker, the keychain and each server's image and secrets", cmdDoctor},
-		{"prepare", "[NAME…]", "build or pull the images of the named servers (default: all local ones) ahead of the first run", cmdPrepare},
 		{"clean", "NAME", "remove server NAME's old package images (--all: every one, --state: its state volume too)", cmdClean},
 	}
 }

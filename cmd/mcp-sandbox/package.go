@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -72,67 +71,6 @@ func describePackage(w io.Writer, srv *profiles.Server) {
 	}
 }
 
-func cmdPrepare(ctx context.Context, s Streams, args []string) error {
-	var cf commonFlags
-	var rebuild bool
-	fs := newFlagSet("prepare", "[NAME…] [flags]", s, &cf)
-	fs.BoolVar(&rebuild, "rebuild", false, "build package and build-context images again even when present")
-	names, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	log, _, closeLog, err := newLogger(s, cf)
-	if err != nil {
-		return err
-	}
-	defer closeLog()
-	cfg, err := loadConfig(cf.config)
-	if err != nil {
-		return err
-	}
-	if len(names) == 0 {
-		for n, srv := range cfg.Servers {
-			if !srv.Remote() {
-				names = append(names, n)
-			}
-		}
-		sort.Strings(names)
-	}
-	var servers []*profiles.Server
-	for _, n := range names {
-		srv, err := cfg.Server(n)
-		if err != nil {
-			return err
-		}
-		if srv.Remote() {
-			return usagef("server %s is remote: it has no image to prepare", n)
-		}
-		servers = append(servers, srv)
-	}
-	l, err := launcher.New(launcher.Options{Logger: log, Progress: s.ErrOut})
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	for _, srv := range servers {
-		began := time.Now()
-		pr, err := l.Prepare(ctx, containerSpec(srv, &keychain.Resolved{}, rebuild))
-		if err != nil {
-			return fmt.Errorf("prepare %s: %w", srv.Name, err)
-		}
-		what := "present"
-		if pr.Built {
-			what = "built"
-		}
-		line := fmt.Sprintf("%s: image %s %s in %.1fs", srv.Name, pr.Image, what, time.Since(began).Seconds())
-		if pr.Package != "" {
-			line += fmt.Sprintf(" (%s, version %s, runs %s)", pr.Package, pr.Version, pr.Command)
-		}
-		fmt.Fprintln(s.Out, line)
-	}
-	return nil
-}
-
 func cmdClean(ctx context.Context, s Streams, args []string) error {
 	var all, state bool
 	name, cf, err := parseName("clean", s, args, func(fs *flag.FlagSet) {
@@ -194,4 +132,14 @@ func packageLine(pr launcher.Prepared) string {
 		fmt.Fprintf(&b, ", runs %s", pr.Command)
 	}
 	return b.String()
+}
+
+// packageDetails says which version of a package server's package its
+// image holds and what it runs.
+func packageDetails(ctx context.Context, l *launcher.Launcher, spec launcher.Spec) string {
+	pr, _, err := l.Inspect(ctx, spec)
+	if err != nil {
+		return fmt.Sprintf("%s, version unknown: %v", spec.Package, err)
+	}
+	return fmt.Sprintf("%s, version %s, runs %s", pr.Package, pr.Version, pr.Command)
 }

@@ -178,7 +178,14 @@ func (p *Policy) Resource(uri string) Decision {
 }
 
 // Decide is Tool, Prompt or Resource by kind.
-func (p *Policy) Decide(k Kind, name string) Decision { return p.decide(k, name) }
+func (p *Policy) Decide(k Kind, name string) Decision {
+	if k == Resources {
+		// URIs are matched in canonical form, and path-ambiguous ones
+		// are hidden: the same rules as Resource, whoever asks.
+		return p.Resource(name)
+	}
+	return p.decide(k, name)
+}
 
 func (p *Policy) decide(k Kind, name string) Decision {
 	if p == nil {

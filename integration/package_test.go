@@ -27,6 +27,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-sandbox/mcp-sandbox/integration/testimages"
@@ -182,15 +183,17 @@ func sessionTools(t *testing.T, cs *mcp.ClientSession) []string {
 	return names
 }
 
-// serverContainers lists the containers of server name, running or not.
+// serverContainers lists the containers of server name that this env's
+// processes created (see [env.containers]), running or not.
 func (e *env) serverContainers(t testing.TB, name string) []container.Summary {
 	t.Helper()
 	list, err := e.docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(
-		filters.Arg("label", "dev.mcp-sandbox.managed=true"), filters.Arg("label", "dev.mcp-sandbox.server="+name))})
+		filters.Arg("label", launcher.LabelManaged+"=true"), filters.Arg("label", launcher.LabelServer+"="+name))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return list
+	pids := e.pids()
+	return slices.DeleteFunc(list, func(c container.Summary) bool { return !pids[c.Labels[launcher.LabelPID]] })
 }
 
 // assertNoServerContainers waits for server name's containers to be gone.
@@ -220,6 +223,8 @@ type tsResult struct {
 	Errors    int
 	LastError string
 	Error     string
+	// Pid is the process the host spawned.
+	Pid int
 }
 
 // tsHost runs the TypeScript SDK host against `mcp-sandbox run NAME`.
@@ -236,6 +241,9 @@ func (e *env) tsHost(t *testing.T, node, name string, calls int) tsResult {
 	var r tsResult
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("ts host output %q: %v", out, err)
+	}
+	if r.Pid != 0 {
+		e.spawnedBy(r.Pid)
 	}
 	if r.Error != "" {
 		t.Fatalf("ts host on %s failed: %s\nstderr:\n%s", name, r.Error, lastLines(stderr.String(), 40))

@@ -289,12 +289,22 @@ func (e *env) containers() []container.Summary {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	list, err := e.docker.ContainerList(ctx, container.ListOptions{
+	// Matched by image here rather than with an "ancestor" filter: Podman
+	// 4.3 answers that filter with [] for a short name like probeImage, and
+	// reports the image as docker.io/<name>.
+	all, err := e.docker.ContainerList(ctx, container.ListOptions{
 		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", "dev.mcp-sandbox.managed=true"), filters.Arg("ancestor", probeImage)),
+		Filters: filters.NewArgs(filters.Arg("label", "dev.mcp-sandbox.managed=true")),
 	})
 	if err != nil {
 		e.t.Fatalf("list containers: %v", err)
+	}
+	var list []container.Summary
+	for _, c := range all {
+		name := strings.TrimPrefix(strings.TrimPrefix(c.Image, "docker.io/"), "localhost/")
+		if name == probeImage {
+			list = append(list, c)
+		}
 	}
 	return list
 }

@@ -268,6 +268,20 @@ func text(res *mcp.CallToolResult) string {
 	return b.String()
 }
 
+// waitStderr waits until mcp-sandbox's log holds want.
+func (s *session) waitStderr(t testing.TB, want string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !strings.Contains(s.stderr.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log lacks %q after %v:\n%s", want, within, s.stderr.String())
+		}
+		<-tick.C
+	}
+}
+
 // waitNote waits for a notification with the given method.
 func (s *session) waitNote(t testing.TB, method string, within time.Duration) {
 	t.Helper()

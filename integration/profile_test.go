@@ -155,7 +155,34 @@ func TestHiddenToolNeverReachesServer(t *testing.T) {
 
 type auditRecord struct {
 	Server, Profile, Client, Method, Name, URI, Decision, Rule string
-	ArgumentsSHA256                                            string `json:"arguments_sha256"`
+	ArgumentsSHA256                                            string          `json:"arguments_sha256"`
+	Arguments                                                  json.RawMessage `json:"arguments"`
+}
+
+// TestAuditArgumentsLive turns audit_arguments on in a running session: the
+// call before the edit is audited as a hash, the call after it verbatim.
+func TestAuditArgumentsLive(t *testing.T) {
+	e := newEnv(t, "", "")
+	s := e.connect()
+	s.call(t, "echo", map[string]any{"text": "before-the-edit"})
+	if err := os.WriteFile(e.config, []byte(e.configText("audit_arguments = true", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.waitStderr(t, `"audit_arguments":true`, 10*time.Second)
+	s.call(t, "echo", map[string]any{"text": "after-the-edit"})
+	s.Close()
+	waitExit(t, s.cmd, 30*time.Second)
+
+	recs := readAudit(t, e.audit)
+	if len(recs) != 2 {
+		t.Fatalf("audit has %d records, want 2: %+v", len(recs), recs)
+	}
+	if recs[0].Arguments != nil || recs[0].ArgumentsSHA256 == "" {
+		t.Errorf("call before the edit: arguments %s, hash %q; want the hash only", recs[0].Arguments, recs[0].ArgumentsSHA256)
+	}
+	if got := string(recs[1].Arguments); got != `{"text":"after-the-edit"}` {
+		t.Errorf("call after the edit recorded arguments %s, want them verbatim", got)
+	}
 }
 
 func readAudit(t *testing.T, path string) []auditRecord {

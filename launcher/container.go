@@ -50,8 +50,12 @@ type Container struct {
 	exitCode   int64
 	exitErr    error
 
-	// cleanups run after the container is removed (Files volumes).
+	tail *stderrTail // the last stderr lines, for ExitReason
+
+	// cleanups run after the container is removed (Files volumes, the
+	// egress sidecar and network).
 	cleanups []func(context.Context) error
+	egress   *egressSidecar // nil without filtered egress
 
 	closeOnce sync.Once
 	closeErr  error
@@ -63,12 +67,14 @@ func newContainer(l *Launcher, spec Spec, id, name string, hj types.HijackedResp
 	waitCtx, waitCancel := context.WithCancel(context.Background())
 	logger := l.log.With().Str("server", spec.Name).Str("stream", "stderr").Logger()
 	redact := spec.Redact
+	tail := &stderrTail{}
 	stderr := newLineWriter(maxStderrLine, stderrGuard, func(line []byte) {
 		s := string(line)
 		if redact != nil {
 			s = redact(s)
 		}
 		logger.Info().Msg(s)
+		tail.add(s)
 	})
 	demuxDone := make(chan struct{})
 	c := &Container{
@@ -86,6 +92,7 @@ func newContainer(l *Launcher, spec Spec, id, name string, hj types.HijackedResp
 		waitCtx:    waitCtx,
 		waitCancel: waitCancel,
 		exited:     make(chan struct{}),
+		tail:       tail,
 	}
 	return c
 }

@@ -78,6 +78,12 @@ type dockerAPI interface {
 	VolumeList(ctx context.Context, options volume.ListOptions) (volume.ListResponse, error)
 	ServerVersion(ctx context.Context) (types.Version, error)
 	Ping(ctx context.Context) (types.Ping, error)
+	// For filtered egress (egress.go).
+	NetworkCreate(ctx context.Context, name string, options network.CreateOptions) (network.CreateResponse, error)
+	NetworkInspect(ctx context.Context, networkID string, options network.InspectOptions) (network.Inspect, error)
+	NetworkConnect(ctx context.Context, networkID, containerID string, config *network.EndpointSettings) error
+	NetworkRemove(ctx context.Context, networkID string) error
+	NetworkList(ctx context.Context, options network.ListOptions) ([]network.Summary, error)
 }
 
 var _ dockerAPI = (*client.Client)(nil)
@@ -248,8 +254,13 @@ type Spec struct {
 	// any disk; see the package documentation. Each distinct top-most parent
 	// directory becomes a read-only mount that shows only these files.
 	Files map[string][]byte
-	// Network is "none" (the default when empty) or "bridge".
+	// Network is "none" (the default when empty), "bridge", or "filtered"
+	// (implied by Egress).
 	Network string
+	// Egress, if set, is the allow-list of a server with filtered egress:
+	// the container then reaches only what it lists, through a sidecar
+	// (see egress.go).
+	Egress *Egress
 	// ReadOnly makes the root filesystem read-only.
 	ReadOnly bool
 	// Memory is the memory limit in bytes; swap is disabled by setting the
@@ -274,17 +285,32 @@ type Spec struct {
 	Redact func(string) string
 }
 
+// Network modes a [Spec] accepts.
+const (
+	NetworkNone   = "none"   // no network at all: only loopback
+	NetworkBridge = "bridge" // the engine's default bridge
+)
+
+// ValidNetwork reports whether n is a network mode a Spec accepts ("" means
+// NetworkNone).
+func ValidNetwork(n string) bool { return n == NetworkNone || n == NetworkBridge }
+
 // normalize validates spec and fills in its defaults.
 func (s Spec) normalize() (Spec, error) {
 	if s.Name == "" {
 		return s, errors.New("spec: empty server name")
 	}
-	switch s.Network {
-	case "":
-		s.Network = "none"
-	case "none", "bridge":
-	default:
-		return s, fmt.Errorf("spec %s: network %q: want \"none\" or \"bridge\"", s.Name, s.Network)
+	if s.Network == "" {
+		s.Network = NetworkNone
+		if s.Egress != nil {
+			s.Network = NetworkFiltered
+		}
+	}
+	if !ValidNetwork(s.Network) && s.Network != NetworkFiltered {
+		return s, fmt.Errorf("spec %s: network %q: want \"none\", \"bridge\" or \"filtered\"", s.Name, s.Network)
+	}
+	if err := s.checkEgress(); err != nil {
+		return s, err
 	}
 	if s.BuildContext != "" {
 		if s.Dockerfile == "" {
@@ -441,6 +467,14 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 	}
 
 	cfg, hc := containerConfig(spec, l.labels(spec.Name, "server"), fileMounts)
+	var eg *egressSidecar
+	if spec.Egress != nil {
+		if eg, err = l.startEgress(ctx, spec, name); err != nil {
+			return nil, err
+		}
+		cleanups = append(cleanups, eg.close)
+		eg.apply(cfg, hc)
+	}
 	id, err := l.create(ctx, spec, cfg, hc, name)
 	if err != nil {
 		return nil, err
@@ -488,6 +522,10 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 			return nil, err
 		}
 		c.cleanups = append(c.cleanups, files.cleanup)
+	}
+	if eg != nil {
+		c.egress = eg
+		c.cleanups = append(c.cleanups, eg.close)
 	}
 	c.watchExit()
 	// Orphans are swept once the server runs: the sweep's engine calls

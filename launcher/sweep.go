@@ -13,7 +13,7 @@ import (
 	"github.com/docker/docker/api/types/volume"
 )
 
-// Sweep removes the containers and Files volumes that launchers on this host
+// Sweep removes the containers, egress networks and Files volumes that launchers on this host
 // left behind when they died: objects labelled managed by mcp-sandbox, with
 // this host's name, whose pid label names a process that no longer exists (or
 // that exists but started at another time than the label records, i.e. a
@@ -47,6 +47,9 @@ func (l *Launcher) Sweep(ctx context.Context) (removed int, err error) {
 		default:
 			errs = append(errs, fmt.Errorf("sweep: remove container %s: %w", shortID(c.ID), err))
 		}
+	}
+	if err := l.sweepNetworks(ctx, f); err != nil {
+		errs = append(errs, err)
 	}
 	vols, err := l.api.VolumeList(ctx, volume.ListOptions{Filters: f})
 	if err != nil {

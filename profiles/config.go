@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 )
 
 // Config is one validated snapshot of mcp-sandbox.toml. Treat it as
@@ -101,8 +103,15 @@ type OAuth struct {
 
 // Sandbox holds the container restrictions of a local server.
 type Sandbox struct {
-	// Network is "none" (default) or "bridge".
+	// Network is "none" (default), "bridge", or "filtered" when AllowHosts
+	// is set (the config never writes "filtered").
 	Network string
+	// AllowHosts is the egress allow-list as written (see
+	// launcher/egress.ParseRule); non-empty means filtered egress.
+	AllowHosts []string
+	// Hosts maps names to addresses for the egress filter and the
+	// server's resolver; keys are lower-case.
+	Hosts map[string]string
 	// ReadOnly root filesystem; default true.
 	ReadOnly bool
 	// Memory limit in bytes; default 512 MiB.
@@ -122,6 +131,13 @@ type Sandbox struct {
 	Workdir string
 	// AllowRoot permits running as root.
 	AllowRoot bool
+	// AllowDangerousMounts permits mounts that hand the server the machine
+	// or the user's credentials (the engine socket, /, the home directory,
+	// credential directories; see danger.go). Without it they are errors.
+	AllowDangerousMounts bool
+	// DangerousMounts are the warnings for the dangerous mounts that
+	// AllowDangerousMounts let through, positioned like errors.
+	DangerousMounts []*Error
 }
 
 // Mount is one host bind mount.
@@ -136,7 +152,7 @@ type Mount struct {
 
 // Defaults of [Sandbox] fields that a config leaves out.
 const (
-	DefaultNetwork = "none"
+	DefaultNetwork = launcher.NetworkNone
 	DefaultMemory  = 512 << 20
 	DefaultCPUs    = 1.0
 	DefaultPids    = 256
@@ -162,7 +178,8 @@ func DefaultSandbox() Sandbox {
 func (s Sandbox) Equal(o Sandbox) bool {
 	return s.Network == o.Network && s.ReadOnly == o.ReadOnly && s.Memory == o.Memory &&
 		s.CPUs == o.CPUs && s.Pids == o.Pids && s.User == o.User && s.Tmpfs == o.Tmpfs &&
-		s.Workdir == o.Workdir && s.AllowRoot == o.AllowRoot && slices.Equal(s.Mounts, o.Mounts)
+		s.Workdir == o.Workdir && s.AllowRoot == o.AllowRoot && slices.Equal(s.Mounts, o.Mounts) &&
+		slices.Equal(s.AllowHosts, o.AllowHosts) && maps.Equal(s.Hosts, o.Hosts)
 }
 
 // NeedsRestart reports whether switching from s to o needs a new container

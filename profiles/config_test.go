@@ -253,6 +253,8 @@ func TestParseErrors(t *testing.T) {
 		{"redirect port", "[servers.a]\nurl = \"https://x\"\noauth.redirect_port = 70000", []string{"3:23: redirect_port 70000 out of range"}},
 		{"metadata url http", "[servers.a]\nurl = \"https://x\"\noauth.client_metadata_url = \"http://localhost/c.json\"", []string{"3:29: client_metadata_url"}},
 		{"header secret empty", "[servers.a]\nurl = \"https://x\"\nheaders = { \"X-K\" = \"secret:\", \"Bad Header\" = \"v\" }", []string{"3:21: keychain item name", "3:32: invalid header name"}},
+		{"reserved header", "[servers.a]\nurl = \"https://x\"\nheaders = { accept = \"text/plain\", Mcp-Session-Id = \"s\" }", []string{"3:13: header \"accept\" is set by the transport", "3:36: header \"Mcp-Session-Id\" is set by the transport"}},
+		{"metadata url without path", "[servers.a]\nurl = \"https://x\"\noauth.client_metadata_url = \"https://c.example\"", []string{"3:29: client_metadata_url: client metadata URL \"https://c.example\" must be an https URL with a path"}},
 		{"dockerfile without build", "[servers.a]\nimage = \"x\"\ndockerfile = \"D\"", []string{"3:1: dockerfile needs build"}},
 		{"extends unknown", "[profiles.a]\nextends = \"zz\"", []string{"2:11: profile \"a\" extends unknown profile \"zz\""}},
 		{"extends cycle", "[profiles.a]\nextends = \"b\"\n[profiles.b]\nextends = \"a\"\n[profiles.c]\nextends = \"c\"",

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/mcp-sandbox/mcp-sandbox/launcher"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/remote"
 )
 
 // The document is decoded into generic maps rather than structs: the schema
@@ -31,6 +34,9 @@ type decoder struct {
 	pos  *posIndex
 	env  environment
 	errs []*Error
+
+	sensitive []sensitive     // dangerous host paths, listed on first use (danger.go)
+	dangers   []pendingDanger // of the sandbox being decoded
 }
 
 // errorf records a problem at the key of path.
@@ -191,14 +197,14 @@ var (
 
 func (d *decoder) server(p []string, name string, t map[string]any, profiles map[string]*Profile) *Server {
 	s := &Server{Name: name}
-	remote := t["url"] != nil
+	isRemote := t["url"] != nil
 	for _, k := range sortedKeys(t) {
 		kp, v := sub(p, k), t[k]
 		switch {
-		case remote && slices.Contains(localKeys, k):
+		case isRemote && slices.Contains(localKeys, k):
 			d.errorf(kp, "%s is for local servers; server %q has a url", k, name)
 			continue
-		case !remote && slices.Contains(remoteKeys, k):
+		case !isRemote && slices.Contains(remoteKeys, k):
 			d.errorf(kp, "%s is for remote servers (with url); server %q is local", k, name)
 			continue
 		}
@@ -234,7 +240,7 @@ func (d *decoder) server(p []string, name string, t map[string]any, profiles map
 		case "transport":
 			if str, ok := d.str(kp, v); ok {
 				s.Transport = str
-				if str != "auto" && str != "streamable-http" && str != "sse" {
+				if !remote.ValidTransport(str) {
 					d.valuef(kp, "invalid transport %q (want auto, streamable-http or sse)", str)
 				}
 			}
@@ -274,9 +280,9 @@ func (d *decoder) server(p []string, name string, t map[string]any, profiles map
 		}
 	}
 	switch {
-	case remote:
+	case isRemote:
 		if s.Transport == "" {
-			s.Transport = "auto"
+			s.Transport = remote.TransportAuto
 		}
 	case t["image"] == nil && t["build"] == nil:
 		d.errorf(p, "server %q needs one of image, build or url", name)
@@ -358,16 +364,17 @@ func (d *decoder) secretFiles(p []string, v any) map[string]string {
 	return m
 }
 
-const secretPrefix = "secret:"
-
 func (d *decoder) headers(p []string, v any) map[string]string {
 	m := d.strMap(p, v)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		kp := sub(p, k)
-		if !validHeaderName(k) {
+		switch {
+		case !validHeaderName(k):
 			d.errorf(kp, "invalid header name %q", k)
+		case remote.ReservedHeader(k):
+			d.errorf(kp, "header %q is set by the transport and cannot be configured", k)
 		}
-		if ref, ok := strings.CutPrefix(m[k], secretPrefix); ok {
+		if ref, ok := strings.CutPrefix(m[k], SecretPrefix); ok {
 			d.itemName(kp, ref)
 		}
 	}
@@ -400,7 +407,7 @@ func (d *decoder) oauth(p []string, v any) *OAuth {
 			o.ClientID, _ = d.str(kp, v)
 		case "client_secret":
 			if s, ok := d.str(kp, v); ok {
-				ref, found := strings.CutPrefix(s, secretPrefix)
+				ref, found := strings.CutPrefix(s, SecretPrefix)
 				if !found {
 					d.valuef(kp, `client_secret must be a keychain reference "secret:NAME", never the secret itself`)
 				} else {
@@ -421,6 +428,8 @@ func (d *decoder) oauth(p []string, v any) *OAuth {
 			if s, ok := d.str(kp, v); ok {
 				o.ClientMetadataURL = s
 				if err := checkURL(s, false); err != nil {
+					d.valuef(kp, "client_metadata_url: %v", err)
+				} else if err := remote.CheckClientMetadataURL(s); err != nil {
 					d.valuef(kp, "client_metadata_url: %v", err)
 				}
 			}
@@ -443,7 +452,7 @@ func (d *decoder) sandbox(p []string, v any) Sandbox {
 		case "network":
 			if s, ok := d.str(kp, v); ok {
 				sb.Network = s
-				if s != "none" && s != "bridge" {
+				if !launcher.ValidNetwork(s) {
 					d.valuef(kp, "invalid network %q (want none or bridge)", s)
 				}
 			}
@@ -480,10 +489,18 @@ func (d *decoder) sandbox(p []string, v any) Sandbox {
 			}
 		case "mounts":
 			sb.Mounts = d.mounts(kp, v)
+		case "allow_hosts":
+			sb.AllowHosts = d.allowHosts(kp, v)
+		case "hosts":
+			sb.Hosts = d.hosts(kp, v)
+		case "allow_dangerous_mounts":
+			sb.AllowDangerousMounts, _ = d.boolean(kp, v)
 		default:
-			d.unknown(kp, "[sandbox] (want network, read_only, memory, cpus, pids, user, tmpfs, mounts, workdir, allow_root)")
+			d.unknown(kp, "[sandbox] (want network, read_only, memory, cpus, pids, user, tmpfs, mounts, workdir, allow_root, allow_dangerous_mounts, allow_hosts, hosts)")
 		}
 	}
+	d.judgeMountDangers(p, &sb)
+	d.egress(p, t, &sb)
 	if !sb.AllowRoot && isRootUser(sb.User) {
 		d.valuef(sub(p, "user"), "user %q runs as root (or as the image's default user); set allow_root = true if you mean it", sb.User)
 	}
@@ -566,6 +583,7 @@ func (d *decoder) mounts(p []string, v any) []Mount {
 			continue
 		}
 		targets[m.Target] = true
+		d.noteMountDanger(ep, spec, m)
 		out = append(out, m)
 	}
 	return out

@@ -164,19 +164,91 @@ func TestWatchDeleteAndRecreate(t *testing.T) {
 	w.change(t, "v2")
 }
 
-func TestWatchUnchangedContent(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "mcp-sandbox.toml")
-	write(t, path, version("v1"))
-	w := startWatch(t, path, WatchOptions{})
-	w.change(t, "v1")
-	// Same bytes again: no onChange, so the next one reported is v2.
-	write(t, path, version("v1"))
-	write(t, path, version("v2"))
-	w.change(t, "v2")
+// fakeReloader runs the event loop on synctest's clock with events the test
+// sends, and records what it reports.
+type fakeReloader struct {
+	path   string
+	events chan fsnotify.Event
+	mu     sync.Mutex
+	got    []string
 }
 
+const fakeDebounce = 100 * time.Millisecond
+
+func startFakeReloader(t *testing.T, path string, cur *Config) *fakeReloader {
+	f := &fakeReloader{path: path, events: make(chan fsnotify.Event)}
+	r := newReloader(path, WatchOptions{Debounce: fakeDebounce, Current: cur},
+		func(c *Config) { f.mu.Lock(); f.got = append(f.got, c.Servers["s"].Image); f.mu.Unlock() },
+		func(err error) { t.Errorf("onError(%v)", err) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		r.run(ctx, f.events, nil, func(name string) bool { return name == path })
+		close(done)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return f
+}
+
+// save writes data and reports the event, then lets the debounce pass.
+func (f *fakeReloader) save(t *testing.T, data []byte) {
+	write(t, f.path, data)
+	f.events <- fsnotify.Event{Name: f.path, Op: fsnotify.Write}
+	time.Sleep(2 * fakeDebounce) // synctest's clock: instant
+	synctest.Wait()
+}
+
+func (f *fakeReloader) changes() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return fmt.Sprint(f.got)
+}
+
+// TestWatchUnchangedContent: a save of the same bytes is no change.
+func TestWatchUnchangedContent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "mcp-sandbox.toml")
+		write(t, path, version("v1"))
+		f := startFakeReloader(t, path, nil)
+		time.Sleep(2 * fakeDebounce)
+		synctest.Wait()
+		f.save(t, version("v1"))
+		if got, want := f.changes(), "[v1]"; got != want {
+			t.Fatalf("after saving the same bytes: changes %v, want %v", got, want)
+		}
+		f.save(t, version("v2"))
+		if got, want := f.changes(), "[v1 v2]"; got != want {
+			t.Errorf("after an edit: changes %v, want %v", got, want)
+		}
+	})
+}
+
+// TestWatchCurrent: the configuration the caller already has is not
+// reported again by the initial read.
 func TestWatchCurrent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "mcp-sandbox.toml")
+		write(t, path, version("v1"))
+		cur, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := startFakeReloader(t, path, cur)
+		time.Sleep(2 * fakeDebounce)
+		synctest.Wait()
+		if got, want := f.changes(), "[]"; got != want {
+			t.Fatalf("initial read with the current config: changes %v, want %v", got, want)
+		}
+		f.save(t, version("v2"))
+		if got, want := f.changes(), "[v2]"; got != want {
+			t.Errorf("after an edit: changes %v, want %v", got, want)
+		}
+	})
+}
+
+// TestWatchCurrentLive: through fsnotify, the first change reported after
+// an edit is the edit.
+func TestWatchCurrentLive(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "mcp-sandbox.toml")
 	write(t, path, version("v1"))
@@ -184,8 +256,6 @@ func TestWatchCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The caller already has v1: the initial read reports nothing, and
-	// whatever happens first, the first change reported is v2.
 	w := startWatch(t, path, WatchOptions{Current: cur})
 	write(t, path, version("v2"))
 	w.change(t, "v2")

@@ -31,18 +31,26 @@ type AuditRecord struct {
 	Error           string          `json:"error,omitempty"`
 }
 
+// MaxAuditQueue is how many records an [Auditor] holds in memory while its
+// file is slow. Records beyond it are dropped (and counted), so that a
+// stalled disk never stalls the relay.
+const MaxAuditQueue = 4096
+
 // An Auditor appends records to a JSONL file from its own goroutine. Record
-// never blocks on the file: records queue in memory and are written in order.
-// Close writes every queued record before it returns.
+// never blocks on the file: records queue in memory, at most [MaxAuditQueue]
+// of them, and are written in order. Close writes every queued record before
+// it returns.
 type Auditor struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	queue  []AuditRecord
-	closed bool
-	done   chan struct{}
-	w      *bufio.Writer
-	c      io.Closer
-	err    error
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []AuditRecord
+	closed  bool
+	max     int
+	dropped int64
+	done    chan struct{}
+	w       *bufio.Writer
+	c       io.Closer
+	err     error
 }
 
 // OpenAudit opens (creating it and its directory if needed) the audit file at
@@ -61,7 +69,7 @@ func OpenAudit(path string) (*Auditor, error) {
 // NewAuditor returns an Auditor writing to w. If w is an io.Closer, Close
 // closes it.
 func NewAuditor(w io.Writer) *Auditor {
-	a := &Auditor{done: make(chan struct{}), w: bufio.NewWriter(w)}
+	a := &Auditor{done: make(chan struct{}), w: bufio.NewWriter(w), max: MaxAuditQueue}
 	if c, ok := w.(io.Closer); ok {
 		a.c = c
 	}
@@ -71,17 +79,28 @@ func NewAuditor(w io.Writer) *Auditor {
 }
 
 // Record queues rec for writing. It is safe for concurrent use and returns at
-// once. Records after Close are dropped.
-func (a *Auditor) Record(rec AuditRecord) {
+// once. It reports false when rec was dropped: the queue is full or the
+// Auditor is closed. A nil Auditor records nothing and reports true.
+func (a *Auditor) Record(rec AuditRecord) bool {
 	if a == nil {
-		return
+		return true
 	}
 	a.mu.Lock()
-	if !a.closed {
-		a.queue = append(a.queue, rec)
-		a.cond.Signal()
+	defer a.mu.Unlock()
+	if a.closed || len(a.queue) >= a.max {
+		a.dropped++
+		return false
 	}
-	a.mu.Unlock()
+	a.queue = append(a.queue, rec)
+	a.cond.Signal()
+	return true
+}
+
+// Dropped returns how many records Record refused.
+func (a *Auditor) Dropped() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.dropped
 }
 
 func (a *Auditor) loop() {

@@ -1,8 +1,11 @@
 // Package shim is the message relay between an MCP host and an MCP server.
 //
 // The host speaks newline-delimited JSON-RPC on our stdin and stdout; the
-// server is reached through a [Conn]: a container's attached stdio (package
-// launcher) or a remote server over HTTP (package shim/remote). A [Relay] sits
+// server is reached through an [Upstream]: a container's attached stdio
+// (package launcher, through [ProcessUpstream]) or a remote server over HTTP
+// (package shim/remote). The methods the profile governs are one table
+// (methods.go); what a reload may change is one [Settings] value swapped
+// with [Relay.Apply]. A [Relay] sits
 // between the two and passes every message through, byte for byte, except
 // where mcp-sandbox has to act:
 //

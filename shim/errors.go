@@ -18,6 +18,14 @@ const (
 // before the host did: the server exited, crashed or hung up.
 var ErrUpstreamClosed = errors.New("the MCP server closed its connection")
 
+// ErrHostBroken is returned (wrapped) by [Relay.Serve] when a write to the
+// host failed, for example because the host closed our stdout.
+var ErrHostBroken = errors.New("the host's connection is broken")
+
+// ErrServed is returned by a second call of [Relay.Serve]: a Relay serves
+// one session.
+var ErrServed = errors.New("shim: Relay.Serve called twice")
+
 type rpcError struct {
 	Code    int             `json:"code"`
 	Message string          `json:"message"`

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -23,7 +24,9 @@ type message struct {
 	err       []byte
 	// ambiguous is set when a top-level key differs from an envelope key
 	// only in case ("ID", "Method"): a peer decoding case-insensitively, as
-	// Go's encoding/json does, could read that one instead.
+	// Go's encoding/json does, could read that one instead; and when an
+	// envelope key occurs twice, which a peer keeping the first duplicate
+	// reads differently.
 	ambiguous bool
 }
 
@@ -40,11 +43,22 @@ var (
 )
 
 // parseMessage reads the envelope of a message that is already known to be
-// valid JSON.
+// valid JSON. For an object with a bad envelope it returns the error and a
+// message holding only the raw bytes and the id, so that the answer can
+// carry the id.
 func parseMessage(raw []byte) (*message, error) {
 	m := &message{raw: raw}
 	var perr error
+	var seen [6]bool // envelopeKeys met so far
 	ok := eachMember(raw, func(key string, val []byte) {
+		// A second "result" (or "id", …) is read by a first-duplicate
+		// reader where the relay reads the last: as ambiguous as "Result".
+		if i := slices.Index(envelopeKeys, key); i >= 0 {
+			if seen[i] {
+				m.ambiguous = true
+			}
+			seen[i] = true
+		}
 		switch key {
 		case "id":
 			m.id = val
@@ -73,7 +87,8 @@ func parseMessage(raw []byte) (*message, error) {
 		return nil, errNotObject
 	}
 	if perr != nil {
-		return nil, perr
+		// The id is still the caller's to answer with.
+		return &message{raw: raw, id: m.id}, perr
 	}
 	return m, nil
 }
@@ -125,10 +140,12 @@ func member(raw []byte, key string) []byte {
 }
 
 // stringMember returns the string value of key in the object raw. It reports
-// false when the key is absent, is not a string, or when the object also holds
-// a key that differs from key only in case: a server decoding with Go's
-// case-insensitive matching could read that one instead, so the relay treats
-// the name as ambiguous rather than guess.
+// false when the key is absent, is not a string, or is ambiguous: when the
+// object holds the key twice (a reader keeping the first duplicate would see
+// another value than one keeping the last) or also holds a key that differs
+// from key only in case (a server decoding with Go's case-insensitive
+// matching could read that one instead). The relay then refuses rather than
+// guess.
 func stringMember(raw []byte, key string) (string, bool) {
 	var (
 		val   []byte
@@ -137,6 +154,9 @@ func stringMember(raw []byte, key string) (string, bool) {
 	eachMember(raw, func(k string, v []byte) {
 		switch {
 		case k == key:
+			if val != nil {
+				other = true
+			}
 			val = v
 		case strings.EqualFold(k, key):
 			other = true
@@ -332,25 +352,41 @@ func idKey(raw []byte) (key string, ok bool) {
 	return "n" + strconv.FormatFloat(f, 'g', -1, 64), true
 }
 
-// hasCaseVariant reports whether the object raw has a key that equals key
-// only when case is ignored.
-func hasCaseVariant(raw []byte, key string) bool {
-	found := false
+// hasKeyVariants reports whether the object raw has a key that equals key
+// only when case is ignored, or has key more than once.
+func hasKeyVariants(raw []byte, key string) bool {
+	found, exact := false, 0
 	eachMember(raw, func(k string, _ []byte) {
-		if k != key && strings.EqualFold(k, key) {
+		switch {
+		case k == key:
+			exact++
+		case strings.EqualFold(k, key):
 			found = true
 		}
 	})
-	return found
+	return found || exact > 1
 }
 
-// dropCaseVariants returns a copy of the object raw without the members whose
-// key equals key only when case is ignored.
-func dropCaseVariants(raw []byte, key string) []byte {
+// dropKeyVariants returns a copy of the object raw without the members whose
+// key equals key only when case is ignored and without all but the last
+// member named key: what is left is what every reader, first or last
+// duplicate winning, case-sensitive or not, reads for key.
+func dropKeyVariants(raw []byte, key string) []byte {
+	exact := 0
+	eachMember(raw, func(k string, _ []byte) {
+		if k == key {
+			exact++
+		}
+	})
 	out := []byte{'{'}
-	n := 0
+	n, seen := 0, 0
 	eachMember(raw, func(k string, v []byte) {
-		if k != key && strings.EqualFold(k, key) {
+		if k == key {
+			seen++
+			if seen < exact {
+				return
+			}
+		} else if strings.EqualFold(k, key) {
 			return
 		}
 		if n > 0 {

@@ -32,29 +32,44 @@ type Options struct {
 	// Logger receives the relay's own log lines. The zero value discards them.
 	Logger zerolog.Logger
 	// Policy is the initial profile; nil lets everything through. Replace it
-	// with [Relay.SetPolicy].
+	// with [Relay.SetPolicy] or [Relay.Apply].
 	Policy *profiles.Policy
 	// Redactor scrubs secret values from every message the host receives and
 	// from audit lines. Nil scrubs nothing.
 	Redactor *redact.Redactor
 	// Audit receives one record per tools/call, prompts/get and
-	// resources/read. Nil audits nothing.
+	// resources/read. Nil audits nothing. Replace it with [Relay.Apply].
 	Audit *Auditor
 	// AuditArguments records tool arguments verbatim in audit lines instead
-	// of only their hash.
+	// of only their hash. Replace it with [Relay.Apply].
 	AuditArguments bool
 	// DrainTimeout bounds how long answers still in flight are awaited after
 	// the host hangs up. Zero means 2 seconds.
 	DrainTimeout time.Duration
 }
 
+// Settings are what may change while a relay runs. They are swapped together
+// as one immutable value ([Relay.Apply]): a request is decided and audited
+// under the Settings in force when it arrived, and a list result is filtered
+// by those in force when it passes.
+type Settings struct {
+	// Policy is the profile; nil lets everything through.
+	Policy *profiles.Policy
+	// AuditArguments records tool arguments verbatim, not only their hash.
+	AuditArguments bool
+	// Audit receives the audit lines; nil audits nothing.
+	Audit *Auditor
+}
+
 // A Relay passes MCP messages between a host and a server, enforcing the
 // server's profile on the way. It works on raw messages and forwards every
 // byte it does not act on unchanged; see the package documentation.
 type Relay struct {
-	opts   Options
-	log    zerolog.Logger
-	policy atomic.Pointer[profiles.Policy]
+	opts     Options
+	log      zerolog.Logger
+	settings atomic.Pointer[Settings]
+	served   atomic.Bool
+	dropped  atomic.Int64 // audit records the full queue refused
 
 	mu          sync.Mutex
 	host        Conn             // set by Serve, for notifications sent on reload
@@ -63,8 +78,11 @@ type Relay struct {
 	deferred    map[string]bool  // list_changed methods to send once initialized
 	caps        map[string]bool  // capabilities the server advertised
 	client      string           // host's clientInfo "name/version"
+	logLevel    string           // the host's logging/setLevel; "" if it never asked
 	hostDone    chan struct{}    // closed when the host hung up
-	drained     chan struct{}    // closed when no request is pending after hostDone
+	hostBroken  chan error       // receives the first failed write to the host
+	breakOnce   sync.Once
+	drained     chan struct{} // closed when no request is pending after hostDone
 	closeDrain  sync.Once
 }
 
@@ -75,6 +93,7 @@ type call struct {
 	target string // tool or prompt name, or resource URI
 	args   []byte // raw tools/call arguments, for the audit hash
 	start  time.Time
+	set    *Settings // in force when the request arrived
 	policy string
 	rule   string
 }
@@ -85,36 +104,54 @@ func New(opts Options) *Relay {
 		opts.DrainTimeout = 2 * time.Second
 	}
 	r := &Relay{
-		opts:     opts,
-		log:      opts.Logger,
-		pending:  make(map[string]*call),
-		deferred: make(map[string]bool),
-		caps:     make(map[string]bool),
-		hostDone: make(chan struct{}),
-		drained:  make(chan struct{}),
+		opts:       opts,
+		log:        opts.Logger,
+		pending:    make(map[string]*call),
+		deferred:   make(map[string]bool),
+		caps:       make(map[string]bool),
+		hostDone:   make(chan struct{}),
+		hostBroken: make(chan error, 1),
+		drained:    make(chan struct{}),
 	}
-	r.policy.Store(opts.Policy)
+	r.settings.Store(&Settings{Policy: opts.Policy, AuditArguments: opts.AuditArguments, Audit: opts.Audit})
 	return r
 }
 
 // Policy returns the policy in force.
-func (r *Relay) Policy() *profiles.Policy { return r.policy.Load() }
+func (r *Relay) Policy() *profiles.Policy { return r.settings.Load().Policy }
 
-// SetPolicy swaps in p atomically. Requests and list results that pass after
-// the swap see p. When the effective rules for tools, prompts or resources
-// changed, the host is sent the matching notifications/*/list_changed, right
-// away or, before the host finished initializing, just after it has.
+// Settings returns the settings in force.
+func (r *Relay) Settings() Settings { return *r.settings.Load() }
+
+// SetPolicy swaps in p, keeping the other settings; see [Relay.Apply].
 func (r *Relay) SetPolicy(p *profiles.Policy) {
-	old := r.policy.Swap(p)
+	for {
+		old := r.settings.Load()
+		next := *old
+		next.Policy = p
+		if r.settings.CompareAndSwap(old, &next) {
+			r.policyChanged(old.Policy, p)
+			return
+		}
+	}
+}
+
+// Apply swaps in s atomically. Requests and list results that pass after the
+// swap see s. When the effective rules for tools, prompts or resources
+// changed, the host is sent the matching notifications/*/list_changed, right
+// away or, before the host finished initializing, just after it has. An
+// Auditor that s replaces still receives the lines of calls that arrived
+// before the swap; the caller closes it once the relay is done.
+func (r *Relay) Apply(s Settings) {
+	old := r.settings.Swap(&s)
+	r.policyChanged(old.Policy, s.Policy)
+}
+
+// policyChanged tells the host about the lists whose rules differ between
+// old and p.
+func (r *Relay) policyChanged(old, p *profiles.Policy) {
 	var changed []string
-	for _, k := range []struct {
-		kind   profiles.Kind
-		method string
-	}{
-		{profiles.Tools, "notifications/tools/list_changed"},
-		{profiles.Prompts, "notifications/prompts/list_changed"},
-		{profiles.Resources, "notifications/resources/list_changed"},
-	} {
+	for _, k := range listChanged {
 		if !old.Equal(k.kind, p) {
 			changed = append(changed, k.method)
 		}
@@ -144,18 +181,17 @@ func (r *Relay) SetPolicy(p *profiles.Policy) {
 // offers reports whether the server advertised the list a list_changed
 // method is about. Tools count as offered always. r.mu must be held.
 func (r *Relay) offers(method string) bool {
-	switch method {
-	case "notifications/prompts/list_changed":
-		return r.caps["prompts"]
-	case "notifications/resources/list_changed":
-		return r.caps["resources"]
+	for _, k := range listChanged {
+		if k.method == method && k.capability != "" {
+			return r.caps[k.capability]
+		}
 	}
 	return true
 }
 
 func (r *Relay) notifyHost(host Conn, method string) {
 	if err := host.WriteMessage(notification(method)); err != nil {
-		r.log.Debug().Err(err).Str("method", method).Msg("could not notify host")
+		r.hostFailed(err)
 		return
 	}
 	r.log.Debug().Str("method", method).Msg("sent to host")
@@ -167,8 +203,17 @@ func (r *Relay) notifyHost(host Conn, method string) {
 // half-close where the Conn supports one, answers already in flight are awaited
 // for Options.DrainTimeout, and Serve returns nil. When the upstream ends first,
 // every request still pending gets a JSON-RPC error and Serve returns an error
-// wrapping ErrUpstreamClosed. Serve closes neither Conn; the caller owns both.
+// wrapping ErrUpstreamClosed. When a write to the host fails (its stdout is
+// gone), the session ends too and Serve returns an error wrapping
+// ErrHostBroken. Serve closes neither Conn; the caller owns both.
+//
+// A Relay serves one session: Serve may be called once, and a second call
+// returns ErrServed at once. [Relay.SetPolicy] and [Relay.Apply] may be called
+// at any time, before, during or after Serve.
 func (r *Relay) Serve(ctx context.Context, host, upstream Conn) error {
+	if !r.served.CompareAndSwap(false, true) {
+		return ErrServed
+	}
 	r.mu.Lock()
 	r.host = host
 	r.mu.Unlock()
@@ -180,7 +225,10 @@ func (r *Relay) Serve(ctx context.Context, host, upstream Conn) error {
 
 	select {
 	case err := <-upDone:
-		r.failPending(host, "the server closed the connection before answering")
+		r.upstreamEnded(host, upstream, err)
+		return err
+	case err := <-r.hostBroken:
+		r.failPending(host, "mcp-sandbox is shutting down")
 		return err
 	case err := <-hostErr:
 		// The host hung up or its stdin failed. Tell the server, then let
@@ -245,13 +293,18 @@ func (r *Relay) handleHost(host, upstream Conn, raw []byte) {
 func (r *Relay) handleHostMessage(host, upstream Conn, raw []byte) {
 	m, err := parseMessage(raw)
 	if err != nil {
-		r.reply(host, errorMessage(nil, codeInvalidRequest, "Invalid Request: "+err.Error()))
+		// JSON-RPC: the id is null only when it cannot be detected.
+		var id []byte
+		if m != nil {
+			id = replyID(m.id)
+		}
+		r.reply(host, errorMessage(id, codeInvalidRequest, "Invalid Request: "+err.Error()))
 		return
 	}
 	if m.ambiguous {
 		// {"id":1,"Method":"tools/call",…} means nothing to us but a
 		// tools/call to a server that matches keys case-insensitively.
-		r.reply(host, errorMessage(replyID(m.id), codeInvalidRequest, "Invalid Request: a top-level key differs from jsonrpc, id, method, params, result or error only in case"))
+		r.reply(host, errorMessage(replyID(m.id), codeInvalidRequest, "Invalid Request: a top-level key occurs twice, or differs from jsonrpc, id, method, params, result or error only in case"))
 		return
 	}
 	switch {
@@ -282,10 +335,9 @@ func (r *Relay) handleHostMessage(host, upstream Conn, raw []byte) {
 }
 
 func (r *Relay) hostRequest(host, upstream Conn, m *message) {
-	c := &call{id: m.id, method: m.method, start: time.Now()}
-	pol := r.policy.Load()
-	c.policy = pol.Name()
-	var d *profiles.Decision
+	set := r.settings.Load()
+	pol := set.Policy
+	c := &call{id: m.id, method: m.method, start: time.Now(), set: set, policy: pol.Name()}
 	switch m.method {
 	case "server/discover":
 		// The stateless discovery of protocol versions after
@@ -295,66 +347,23 @@ func (r *Relay) hostRequest(host, upstream Conn, m *message) {
 		return
 	case "initialize":
 		m.raw = r.initializeRequest(m)
-	case "tools/call":
-		name, ok := stringMember(m.params, "name")
-		if !ok {
-			r.reply(host, errorMessage(m.id, codeInvalidParams, `Invalid params: tools/call needs a string "name"`))
-			return
-		}
-		c.target, c.args = name, member(m.params, "arguments")
-		dd := pol.Tool(name)
-		d = &dd
-	case "prompts/get":
-		name, ok := stringMember(m.params, "name")
-		if !ok {
-			r.reply(host, errorMessage(m.id, codeInvalidParams, `Invalid params: prompts/get needs a string "name"`))
-			return
-		}
-		c.target, c.args = name, member(m.params, "arguments")
-		dd := pol.Prompt(name)
-		d = &dd
-	case "completion/complete":
-		// Completions name a prompt or a resource template; a hidden one
-		// must not leak its arguments' values.
-		ref := member(m.params, "ref")
-		typ, _ := stringMember(ref, "type")
-		switch typ {
-		case "ref/prompt":
-			name, ok := stringMember(ref, "name")
-			if !ok {
-				r.reply(host, errorMessage(m.id, codeInvalidParams, `Invalid params: completion/complete needs a string ref.name`))
-				return
-			}
-			c.target = name
-			dd := pol.Prompt(name)
-			d = &dd
-		case "ref/resource":
-			uri, ok := stringMember(ref, "uri")
-			if !ok {
-				r.reply(host, errorMessage(m.id, codeInvalidParams, `Invalid params: completion/complete needs a string ref.uri`))
-				return
-			}
-			c.target = uri
-			dd := pol.Resource(uri)
-			d = &dd
-		default:
-			r.reply(host, errorMessage(m.id, codeInvalidParams, `Invalid params: completion/complete needs ref.type "ref/prompt" or "ref/resource"`))
-			return
-		}
-	case "resources/read", "resources/subscribe", "resources/unsubscribe":
-		uri, ok := stringMember(m.params, "uri")
-		if !ok {
-			r.reply(host, errorMessage(m.id, codeInvalidParams, `Invalid params: `+m.method+` needs a string "uri"`))
-			return
-		}
-		c.target = uri
-		dd := pol.Resource(uri)
-		d = &dd
+	case "logging/setLevel":
+		r.noteLogLevel(m.params)
 	}
-	if d != nil {
+	if pm, ok := policedMethods[m.method]; ok {
+		kind, target, bad := pm.target(m)
+		if bad != "" {
+			r.reply(host, errorMessage(m.id, codeInvalidParams, "Invalid params: "+bad))
+			return
+		}
+		c.target = target
+		if pm.audit {
+			c.args = member(m.params, "arguments")
+		}
+		d := pol.Decide(kind, target)
 		c.rule = d.Rule
 		if !d.Allowed {
-			r.reply(host, errorMessage(m.id, codeInvalidParams, blockedMessage(m.method, c.target, pol.Name(), d.Rule)))
+			r.reply(host, errorMessage(m.id, codeInvalidParams, fmt.Sprintf("%s %q is not available: blocked by profile %q (%s)", pm.noun, target, pol.Name(), d.Rule)))
 			r.audit(c, "blocked", 0, "")
 			r.log.Info().Str("method", m.method).Str("target", r.opts.Redactor.String(c.target)).
 				Str("profile", pol.Name()).Str("rule", d.Rule).Msg("blocked by profile")
@@ -380,13 +389,33 @@ func (r *Relay) hostRequest(host, upstream Conn, m *message) {
 	r.forward(host, upstream, m, c)
 }
 
-// policed reports whether the profile decides on requests of this method.
-func policed(method string) bool {
-	switch method {
-	case "tools/call", "prompts/get", "resources/read", "resources/subscribe", "resources/unsubscribe", "completion/complete":
-		return true
+// target reads what the request names: the kind of rules that decide on it
+// and the name or URI. bad, when not empty, says why params do not name one.
+func (pm policedMethod) target(m *message) (kind profiles.Kind, target, bad string) {
+	if pm.targetKey != "" {
+		t, ok := stringMember(m.params, pm.targetKey)
+		if !ok {
+			return pm.kind, "", fmt.Sprintf("%s needs a string %q", m.method, pm.targetKey)
+		}
+		return pm.kind, t, ""
 	}
-	return false
+	ref := member(m.params, "ref")
+	typ, _ := stringMember(ref, "type")
+	switch typ {
+	case "ref/prompt":
+		name, ok := stringMember(ref, "name")
+		if !ok {
+			return profiles.Prompts, "", m.method + " needs a string ref.name"
+		}
+		return profiles.Prompts, name, ""
+	case "ref/resource":
+		uri, ok := stringMember(ref, "uri")
+		if !ok {
+			return profiles.Resources, "", m.method + " needs a string ref.uri"
+		}
+		return profiles.Resources, uri, ""
+	}
+	return pm.kind, "", m.method + ` needs ref.type "ref/prompt" or "ref/resource"`
 }
 
 // replyID returns the id to answer an invalid request with: its own when
@@ -400,19 +429,6 @@ func replyID(id []byte) []byte {
 		return id
 	}
 	return nil
-}
-
-func blockedMessage(method, target, profile, rule string) string {
-	what := "tool"
-	switch method {
-	case "prompts/get":
-		what = "prompt"
-	case "resources/read", "resources/subscribe", "resources/unsubscribe":
-		what = "resource"
-	case "completion/complete":
-		what = "completion target"
-	}
-	return fmt.Sprintf("%s %q is not available: blocked by profile %q (%s)", what, target, profile, rule)
 }
 
 // forward sends m to the upstream. A request that cannot be delivered is
@@ -456,8 +472,8 @@ func (r *Relay) markInitialized(host Conn) {
 	r.mu.Lock()
 	r.initialized = true
 	var send []string
-	for _, m := range []string{"notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed"} {
-		if r.deferred[m] && r.offers(m) {
+	for _, k := range listChanged {
+		if m := k.method; r.deferred[m] && r.offers(m) {
 			send = append(send, m)
 			delete(r.deferred, m)
 		}
@@ -536,7 +552,7 @@ func (r *Relay) handleUpstream(host Conn, raw []byte) {
 	case m.isNotification():
 		if m.method == "notifications/resources/updated" {
 			uri, ok := stringMember(m.params, "uri")
-			if !ok || !r.policy.Load().Resource(uri).Allowed {
+			if !ok || !r.Policy().Resource(uri).Allowed {
 				return
 			}
 		}
@@ -559,18 +575,15 @@ func (r *Relay) response(m *message, c *call) []byte {
 	if m.result == nil {
 		return m.raw
 	}
-	pol := r.policy.Load()
+	if lm, ok := listMethods[c.method]; ok {
+		// The policy in force now, not when the request passed: a list in
+		// flight during a reload gets the new one.
+		pol := r.Policy()
+		return filterList(m.raw, m.result, lm.listKey, lm.nameKey, func(name string) profiles.Decision { return pol.Decide(lm.kind, name) })
+	}
 	switch c.method {
 	case "initialize":
 		return setMember(m.raw, "result", r.initializeResult(m.result))
-	case "tools/list":
-		return filterList(m.raw, m.result, "tools", "name", pol.Tool)
-	case "prompts/list":
-		return filterList(m.raw, m.result, "prompts", "name", pol.Prompt)
-	case "resources/list":
-		return filterList(m.raw, m.result, "resources", "uri", pol.Resource)
-	case "resources/templates/list":
-		return filterList(m.raw, m.result, "resourceTemplates", "uriTemplate", pol.Resource)
 	case "tools/call":
 		decision := "allowed"
 		if isErr := member(m.result, "isError"); string(isErr) == "true" {
@@ -581,10 +594,6 @@ func (r *Relay) response(m *message, c *call) []byte {
 		r.audit(c, "allowed", len(m.raw), "")
 	}
 	return m.raw
-}
-
-func auditable(method string) bool {
-	return method == "tools/call" || method == "prompts/get" || method == "resources/read"
 }
 
 // initializeResult sets listChanged on the tools capability, and on prompts
@@ -616,10 +625,11 @@ func (r *Relay) initializeResult(result []byte) []byte {
 // hides, and returns the message with the filtered result. Pagination fields
 // such as nextCursor are kept as they are.
 func filterList(raw, result []byte, listKey, nameKey string, decide func(string) profiles.Decision) []byte {
-	if hasCaseVariant(result, listKey) {
-		// "Tools" beside "tools": a case-insensitive host might read the
-		// unfiltered one. Drop every variant but the exact key.
-		result = dropCaseVariants(result, listKey)
+	if hasKeyVariants(result, listKey) {
+		// "Tools" beside "tools", or "tools" twice: a case-insensitive or
+		// first-duplicate host might read an unfiltered one. Keep only the
+		// last exact key.
+		result = dropKeyVariants(result, listKey)
 		raw = setMember(raw, "result", result)
 	}
 	list := member(result, listKey)
@@ -649,11 +659,20 @@ func filterList(raw, result []byte, listKey, nameKey string, decide func(string)
 	return setMember(raw, "result", setMember(result, listKey, kept))
 }
 
-// reply sends a message to the host, scrubbed of secrets.
+// reply sends a message to the host, scrubbed of secrets. A host that
+// cannot be written to ends the session: nothing further could reach it.
 func (r *Relay) reply(host Conn, msg []byte) {
 	if err := host.WriteMessage(r.opts.Redactor.Message(msg)); err != nil {
-		r.log.Debug().Err(err).Msg("could not write to host")
+		r.hostFailed(err)
 	}
+}
+
+// hostFailed ends Serve after a failed write to the host.
+func (r *Relay) hostFailed(err error) {
+	r.breakOnce.Do(func() {
+		r.log.Error().Err(err).Msg("cannot write to the host; ending the session")
+		r.hostBroken <- fmt.Errorf("%w: %v", ErrHostBroken, err)
+	})
 }
 
 func (r *Relay) takePending(id []byte) *call {
@@ -704,7 +723,8 @@ func (r *Relay) failPending(host Conn, why string) {
 
 // audit records the outcome of an auditable call.
 func (r *Relay) audit(c *call, decision string, size int, errMsg string) {
-	if r.opts.Audit == nil || !auditable(c.method) {
+	set := c.set
+	if set == nil || set.Audit == nil || !auditable(c.method) {
 		return
 	}
 	red := r.opts.Redactor
@@ -730,9 +750,14 @@ func (r *Relay) audit(c *call, decision string, size int, errMsg string) {
 	if c.args != nil {
 		sum := sha256.Sum256(c.args)
 		rec.ArgumentsSHA256 = hex.EncodeToString(sum[:])
-		if r.opts.AuditArguments {
+		if set.AuditArguments {
 			rec.Arguments = json.RawMessage(red.Message(c.args))
 		}
 	}
-	r.opts.Audit.Record(rec)
+	if !set.Audit.Record(rec) {
+		// The writer cannot keep up; the relay never waits for it.
+		if n := r.dropped.Add(1); n&(n-1) == 0 {
+			r.log.Warn().Int64("dropped", n).Msg("audit queue full; audit records dropped")
+		}
+	}
 }

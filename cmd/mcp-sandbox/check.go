@@ -41,10 +41,11 @@ func cmdCheck(ctx context.Context, s Streams, args []string) error {
 		srv := cfg.Servers[n]
 		pol, err := cfg.Policy(n, "")
 		if err != nil {
-			return withCode(exitConfig, err)
+			return err
 		}
 		fmt.Fprintf(s.Out, "\n[%s]\n", n)
 		describeServer(s.Out, srv)
+		warnDangerousMounts(s.Out, srv)
 		missing += describeSecrets(ctx, s.Out, store, srv)
 		if pol == nil {
 			fmt.Fprintln(s.Out, "  policy:   no profile: every tool, prompt and resource passes")
@@ -59,7 +60,7 @@ func cmdCheck(ctx context.Context, s Streams, args []string) error {
 		}
 	}
 	if missing > 0 {
-		return withCode(exitConfig, fmt.Errorf("%d secret(s) missing from the keychain (service %q)", missing, store.Service()))
+		return configErrorf("%d secret(s) missing from the keychain (service %q)", missing, store.Service())
 	}
 	return nil
 }
@@ -99,6 +100,10 @@ func describeServer(w io.Writer, srv *profiles.Server) {
 	}
 	fmt.Fprintf(w, "  sandbox:  %s, %s, user %s, memory %s, cpus %g, pids %d, /tmp %s, all capabilities dropped, no-new-privileges\n",
 		network, ro, sb.User, units.BytesSize(float64(sb.Memory)), sb.CPUs, sb.Pids, units.BytesSize(float64(sb.Tmpfs)))
+	fmt.Fprintf(w, "  egress:   %s\n", describeEgress(sb))
+	if warn := egressWarning(sb); warn != "" {
+		fmt.Fprintf(w, "  warning:  %s\n", warn)
+	}
 	for _, m := range sb.Mounts {
 		mode := "ro"
 		if !m.ReadOnly {
@@ -120,17 +125,16 @@ func describeServer(w io.Writer, srv *profiles.Server) {
 // each; it returns how many are missing.
 func describeSecrets(ctx context.Context, w io.Writer, store *keychain.Store, srv *profiles.Server) int {
 	missing := 0
-	for _, ref := range secretRefs(srv) {
+	for _, p := range keychain.Probe(ctx, store, srv.SecretRefs()) {
 		state := "in keychain"
-		if _, err := store.Get(ctx, ref.item); err != nil {
-			if errors.Is(err, keychain.ErrNotFound) {
-				state = "MISSING: mcp-sandbox secret set " + ref.item
-				missing++
-			} else {
-				state = "keychain unavailable: " + err.Error()
-			}
+		switch {
+		case errors.Is(p.Err, keychain.ErrNotFound):
+			state = "MISSING: mcp-sandbox secret set " + p.Ref.Item
+			missing++
+		case p.Err != nil:
+			state = "keychain unavailable: " + p.Err.Error()
 		}
-		fmt.Fprintf(w, "  secret:   %s <- %s (%s)\n", ref.use(), ref.item, state)
+		fmt.Fprintf(w, "  secret:   %s <- %s (%s)\n", p.Ref, p.Ref.Item, state)
 	}
 	return missing
 }

@@ -15,16 +15,6 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "0.1.0-dev"
 
-// Exit codes. Hosts only look at zero or non-zero; people and scripts may
-// want the difference.
-const (
-	exitOK       = 0
-	exitError    = 1 // something failed at run time
-	exitUsage    = 2 // bad command line
-	exitConfig   = 3 // the configuration is invalid or names something missing
-	exitUpstream = 4 // the MCP server failed or ended before the host did
-)
-
 // Streams are the process's standard streams. stdout carries MCP in `run`;
 // everything meant for people goes to ErrOut.
 type Streams struct {
@@ -44,29 +34,6 @@ func SystemStreams() Streams {
 	}
 }
 
-// usageError is a mistake on the command line.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
-
-// exitError carries a specific exit code for an error.
-type codedError struct {
-	code int
-	err  error
-}
-
-func (e *codedError) Error() string { return e.err.Error() }
-func (e *codedError) Unwrap() error { return e.err }
-
-func withCode(code int, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &codedError{code, err}
-}
-
 type command struct {
 	name    string
 	args    string
@@ -83,6 +50,9 @@ func commands() []command {
 		{"login", "NAME", "log in to remote server NAME now (OAuth in the browser)", cmdLogin},
 		{"logout", "NAME", "revoke and forget remote server NAME's tokens", cmdLogout},
 		{"status", "", "show the login state of each remote server", cmdStatus},
+		{"install", "--client C [NAME…]", "register servers in an MCP host's configuration (all when none named)", cmdInstall},
+		{"uninstall", "--client C [NAME…]", "remove mcp-sandbox entries from a host's configuration; --restore puts back its backup", cmdUninstall},
+		{"import", "--client C [--yes]", "move a host's existing servers under mcp-sandbox (credentials to the keychain)", cmdImport},
 		{"doctor", "", "check the configuration, Docker, the keychain and each server's image and secrets", cmdDoctor},
 	}
 }
@@ -98,16 +68,11 @@ func Main(ctx context.Context, args []string, s Streams) int {
 		return exitOK
 	}
 	fmt.Fprintf(s.ErrOut, "mcp-sandbox: %v\n", err)
-	var ue *usageError
-	if errors.As(err, &ue) {
+	code := exitCode(err)
+	if code == exitUsage {
 		fmt.Fprintln(s.ErrOut, "Run 'mcp-sandbox help' for usage.")
-		return exitUsage
 	}
-	var ce *codedError
-	if errors.As(err, &ce) {
-		return ce.code
-	}
-	return exitError
+	return code
 }
 
 func dispatch(ctx context.Context, s Streams, args []string) error {
@@ -125,6 +90,8 @@ func dispatch(ctx context.Context, s Streams, args []string) error {
 	case "-v", "--version", "-version", "version":
 		fmt.Fprintf(s.Out, "mcp-sandbox %s\n", version)
 		return nil
+	case egressProxyCommand: // hidden: the egress sidecar's entrypoint
+		return cmdEgressProxy(ctx, s, args[1:])
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -145,7 +112,7 @@ Usage:
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %-20s %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "  %-9s %-20s %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprint(w, `
 Flags common to the commands:

@@ -19,19 +19,30 @@ func runMain(t *testing.T, stdin string, args ...string) (code int, stdout, stde
 	return code, out.String(), errOut.String()
 }
 
+// writeFile writes a test fixture, failing the test when it cannot.
+func writeFile(t *testing.T, path, data string) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestExitCodesAndStreams(t *testing.T) {
 	dir := t.TempDir()
-	good := filepath.Join(dir, "good.toml")
-	os.WriteFile(good, []byte("[servers.a]\nimage = \"x\"\n"), 0o644)
-	bad := filepath.Join(dir, "bad.toml")
-	os.WriteFile(bad, []byte("[servers.a]\nimage = \"x\"\nnetwrk = 1\n"), 0o644)
+	good := writeFile(t, filepath.Join(dir, "good.toml"), "[servers.a]\nimage = \"x\"\n")
+	bad := writeFile(t, filepath.Join(dir, "bad.toml"), "[servers.a]\nimage = \"x\"\nnetwrk = 1\n")
+	// check passed this one while run refused it (exit 4): the transport
+	// owns Accept.
+	reserved := writeFile(t, filepath.Join(dir, "reserved.toml"), "[servers.r]\nurl = \"https://example.invalid/mcp\"\nheaders = { Accept = \"text/plain\" }\n")
 	t.Setenv("MCP_SANDBOX_KEYCHAIN_SERVICE", "mcp-sandbox-cli-test")
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(dir, "no.sock"))
 	tests := []struct {
 		name      string
 		args      []string
 		code      int
 		stdout    string // substring; "" means stdout must be empty
-		stderrHas string
+		stderrHas string // substring; "" means stderr must be empty
 	}{
 		{"no args", nil, exitUsage, "", "no command given"},
 		{"unknown command", []string{"frobnicate"}, exitUsage, "", `unknown command "frobnicate"`},
@@ -40,13 +51,19 @@ func TestExitCodesAndStreams(t *testing.T) {
 		{"run without name", []string{"run"}, exitUsage, "", "missing server NAME"},
 		{"run with two names", []string{"run", "a", "b"}, exitUsage, "", "unexpected arguments: b"},
 		{"run bad flag", []string{"run", "a", "--nope"}, exitUsage, "", "flag provided but not defined"},
-		{"run unknown server", []string{"run", "zzz", "--config", good}, exitConfig, "", `"zzz"`},
+		{"run unknown server", []string{"run", "zzz", "--config", good}, exitConfig, "", `unknown server "zzz"`},
+		{"tools unknown server", []string{"tools", "zzz", "--config", good}, exitConfig, "", `unknown server "zzz"`},
+		{"run unknown profile", []string{"run", "a", "--profile", "nope", "--config", good}, exitConfig, "", `unknown profile "nope"`},
 		{"run missing config", []string{"run", "a", "--config", filepath.Join(dir, "none.toml")}, exitConfig, "", "no configuration at"},
 		{"run invalid config", []string{"run", "a", "--config", bad}, exitConfig, "", "bad.toml:3:1"},
+		{"run reserved header", []string{"run", "r", "--config", reserved}, exitConfig, "", `reserved.toml:3:13: header "Accept" is set by the transport`},
+		{"check reserved header", []string{"check", "--config", reserved}, exitConfig, "", `reserved.toml:3:13: header "Accept" is set by the transport`},
+		{"doctor reserved header", []string{"doctor", "--config", reserved}, exitConfig, "FAIL  config", `reserved.toml:3:13: header "Accept" is set by the transport`},
 		{"bad log level", []string{"run", "a", "--config", good, "--log-level", "loud"}, exitUsage, "", "bad --log-level"},
 		{"check invalid", []string{"check", "--config", bad}, exitConfig, "", "bad.toml:3:1"},
+		{"login local server", []string{"login", "a", "--config", good}, exitConfig, "", `server "a" is local`},
 		{"secret short value", []string{"secret", "set", "pin", "--config", good}, exitConfig, "", "shorter than 8 bytes"},
-		{"secret bad name", []string{"secret", "set", "a b", "--config", good}, exitUsage, "", ""},
+		{"secret bad name", []string{"secret", "set", "a b", "--config", good}, exitUsage, "", `secret name "a b" contains ' '`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,6 +76,9 @@ func TestExitCodesAndStreams(t *testing.T) {
 			}
 			if !strings.Contains(stdout, tt.stdout) {
 				t.Errorf("stdout %q lacks %q", stdout, tt.stdout)
+			}
+			if tt.stderrHas == "" && stderr != "" {
+				t.Errorf("stderr must stay empty, got %q", stderr)
 			}
 			if !strings.Contains(stderr, tt.stderrHas) {
 				t.Errorf("stderr %q lacks %q", stderr, tt.stderrHas)
@@ -131,8 +151,7 @@ func TestCheckRepoConfig(t *testing.T) {
 // DOCKER_HOST at nothing and expects a FAIL line and a non-zero exit.
 func TestDoctorReportsAnUnreachableEngine(t *testing.T) {
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "c.toml")
-	os.WriteFile(cfg, []byte("[servers.a]\nimage = \"x\"\n"), 0o644)
+	cfg := writeFile(t, filepath.Join(dir, "c.toml"), "[servers.a]\nimage = \"x\"\n")
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(dir, "no.sock"))
 	t.Setenv("MCP_SANDBOX_KEYCHAIN_SERVICE", "mcp-sandbox-cli-test")
 	code, stdout, _ := runMain(t, "", "doctor", "--config", cfg)

@@ -40,9 +40,9 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 		return context.WithTimeout(ctx, 10*time.Second)
 	}
 
-	cfg, err := loadConfig(cf.config)
-	if err != nil {
-		report("FAIL", "config", err.Error())
+	cfg, cfgErr := loadConfig(cf.config)
+	if cfgErr != nil {
+		report("FAIL", "config", cfgErr.Error())
 	} else {
 		report("ok", "config", fmt.Sprintf("%s (%d servers)", cfg.Path, len(cfg.Servers)))
 	}
@@ -73,7 +73,9 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 		report("ok", "keychain", fmt.Sprintf("service %q, %d secrets stored", store.Service(), len(names)))
 	}
 	if cfg == nil {
-		return doctorResult(failures)
+		// The configuration's own error decides the exit code, as for
+		// check and run.
+		return fmt.Errorf("%d problem(s) found: %w", failures, cfgErr)
 	}
 
 	servers := make([]string, 0, len(cfg.Servers))
@@ -84,26 +86,36 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 	for _, n := range servers {
 		srv := cfg.Servers[n]
 		what := "[" + n + "]"
+		doctorDangerousMounts(report, what, srv)
 		if srv.Remote() {
 			doctorRemote(ctx, report, what, store, srv)
 		} else if l != nil {
 			doctorImage(ctx, report, what, l, srv)
 		}
+		if !srv.Remote() {
+			report(egressState(srv.Sandbox), what, "egress "+describeEgress(srv.Sandbox))
+			if l != nil && srv.Sandbox.Network == profiles.NetworkFiltered {
+				doctorEgressImage(ctx, report, what, l)
+			}
+		}
 		if store == nil {
 			continue
 		}
 		var missing []string
-		for _, item := range secretItems(srv) {
-			cctx, cancel := check(ctx)
-			_, err := store.Get(cctx, item)
-			cancel()
+		seen := map[string]bool{}
+		for _, p := range keychain.Probe(ctx, store, srv.SecretRefs()) {
+			if seen[p.Ref.Item] {
+				continue
+			}
+			seen[p.Ref.Item] = true
 			switch {
-			case errors.Is(err, keychain.ErrNotFound):
-				missing = append(missing, item)
-			case err != nil:
-				report("FAIL", what, fmt.Sprintf("secret %q: %v", item, err))
+			case errors.Is(p.Err, keychain.ErrNotFound):
+				missing = append(missing, p.Ref.Item)
+			case p.Err != nil:
+				report("FAIL", what, fmt.Sprintf("secret %q: %v", p.Ref.Item, p.Err))
 			}
 		}
+		slices.Sort(missing)
 		for _, item := range missing {
 			report("FAIL", what, fmt.Sprintf("secret %q is missing: mcp-sandbox secret set %s", item, item))
 		}
@@ -142,14 +154,14 @@ func doctorEngine(ctx context.Context, report func(state, what, detail string)) 
 
 func doctorResult(failures int) error {
 	if failures > 0 {
-		return withCode(exitError, fmt.Errorf("%d problem(s) found", failures))
+		return fmt.Errorf("%d problem(s) found", failures)
 	}
 	return nil
 }
 
 func needsKeychain(cfg *profiles.Config) bool {
 	for _, srv := range cfg.Servers {
-		if srv.Remote() || len(secretItems(srv)) > 0 {
+		if srv.Remote() || len(srv.SecretRefs()) > 0 {
 			return true
 		}
 	}
@@ -200,15 +212,4 @@ func doctorRemote(ctx context.Context, report func(state, what, detail string), 
 	default:
 		report("note", what, fmt.Sprintf("%s, not logged in: the first run opens the browser, or run mcp-sandbox login %s now", srv.URL, srv.Name))
 	}
-}
-
-// secretItems lists the keychain items a server's configuration names, each
-// once.
-func secretItems(srv *profiles.Server) []string {
-	var items []string
-	for _, ref := range secretRefs(srv) {
-		items = append(items, ref.item)
-	}
-	slices.Sort(items)
-	return slices.Compact(items)
 }

@@ -16,22 +16,28 @@ import (
 	"github.com/mcp-sandbox/mcp-sandbox/shim/remote"
 )
 
-// remoteOptions builds the remote bridge's options for srv.
-func remoteOptions(ctx context.Context, s Streams, log zerolog.Logger, store *keychain.Store, srv *profiles.Server, secrets *resolvedSecrets) (remote.Options, error) {
+// remoteOptions builds the remote bridge's options for srv. red is the
+// session's redactor; the bridge adds its OAuth tokens to it.
+func remoteOptions(s Streams, log zerolog.Logger, store *keychain.Store, srv *profiles.Server, secrets *keychain.Resolved, red *redact.Redactor) remote.Options {
+	headers := srv.LiteralHeaders()
+	for h, v := range secrets.Headers {
+		headers[h] = v
+	}
 	ro := remote.Options{
 		Server:    srv.Name,
 		URL:       srv.URL,
 		Transport: srv.Transport,
-		Headers:   secrets.headers,
+		Headers:   headers,
 		Secrets:   store,
 		NotFound:  keychain.ErrNotFound,
 		ErrOut:    s.ErrOut,
 		Logger:    log,
+		Redactor:  red,
 	}
 	if o := srv.OAuth; o != nil {
-		ro.OAuth = &remote.OAuthOptions{ClientID: o.ClientID, ClientSecret: secrets.oauthSecret, Scopes: o.Scopes, RedirectPort: o.RedirectPort, ClientMetadataURL: o.ClientMetadataURL}
+		ro.OAuth = &remote.OAuthOptions{ClientID: o.ClientID, ClientSecret: secrets.OAuthClientSecret, Scopes: o.Scopes, RedirectPort: o.RedirectPort, ClientMetadataURL: o.ClientMetadataURL}
 	}
-	return ro, nil
+	return ro
 }
 
 // remoteCommand loads the configuration and the remote server NAME for
@@ -52,23 +58,22 @@ func remoteCommand(ctx context.Context, s Streams, cf commonFlags, name string) 
 	}
 	srv, err := cfg.Server(name)
 	if err != nil {
-		return remote.Options{}, nil, withCode(exitConfig, err)
+		return remote.Options{}, nil, err
 	}
 	if !srv.Remote() {
-		return remote.Options{}, nil, withCode(exitConfig, fmt.Errorf("server %q is local (image or build); only remote servers (url) log in", name))
+		return remote.Options{}, nil, configErrorf("server %q is local (image or build); only remote servers (url) log in", name)
 	}
 	store := keychainStore(cfg)
-	secrets, err := resolveSecrets(ctx, store, srv)
+	secrets, err := keychain.Resolve(ctx, store, srv.SecretRefs())
 	if err != nil {
 		return remote.Options{}, nil, err
 	}
-	red, err := redact.New(secrets.secret)
+	red, err := redact.New(secrets.Secrets)
 	if err != nil {
-		return remote.Options{}, nil, withCode(exitConfig, err)
+		return remote.Options{}, nil, err
 	}
 	sink.red.Store(red)
-	ro, err := remoteOptions(ctx, s, log.With().Str("server", name).Logger(), store, srv, secrets)
-	return ro, closeLog, err
+	return remoteOptions(s, log.With().Str("server", name).Logger(), store, srv, secrets, red), closeLog, nil
 }
 
 func cmdLogin(ctx context.Context, s Streams, args []string) error {
@@ -131,16 +136,19 @@ func cmdStatus(ctx context.Context, s Streams, args []string) error {
 		fmt.Fprintln(s.Out, "no remote servers configured")
 		return nil
 	}
+	log, _, closeLog, err := newLogger(s, cf)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	// The login state is the stored tokens: no secret of the servers' own
+	// is read, and the configuration is read once.
+	store := keychainStore(cfg)
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVER\tSTATE\tEXPIRES\tSCOPES")
 	for _, n := range names {
-		ro, done, err := remoteCommand(ctx, s, cf, n)
-		if err != nil {
-			fmt.Fprintf(tw, "%s\terror: %v\t\t\n", n, err)
-			continue
-		}
-		st, err := remote.GetStatus(ctx, ro)
-		done()
+		srv := cfg.Servers[n]
+		st, err := remote.GetStatus(ctx, remote.Options{Server: n, URL: srv.URL, Transport: srv.Transport, Secrets: store, NotFound: keychain.ErrNotFound, Logger: log.With().Str("server", n).Logger()})
 		if err != nil {
 			fmt.Fprintf(tw, "%s\terror: %v\t\t\n", n, err)
 			continue

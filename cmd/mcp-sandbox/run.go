@@ -8,15 +8,22 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 	"github.com/mcp-sandbox/mcp-sandbox/profiles"
 	"github.com/mcp-sandbox/mcp-sandbox/shim"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/keychain"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/remote"
+)
+
+// Both kinds of server are a shim.Upstream: the rest of a session does not
+// branch on which one it has.
+var (
+	_ shim.Upstream = (*remote.Conn)(nil)
+	_ shim.Process  = (*launcher.Container)(nil)
 )
 
 func cmdRun(ctx context.Context, s Streams, args []string) error {
@@ -47,10 +54,17 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 	defer sess.close()
 	log = sess.log
 
-	audit, err := openAudit(sess.cfg, log)
+	audits := &auditLogs{log: log}
+	audit, err := audits.use(sess.cfg)
 	if err != nil {
 		return err
 	}
+	sess.egressAudit.logs.Store(audits)
+	defer func() {
+		if err := audits.close(); err != nil {
+			log.Error().Err(err).Msg("audit log")
+		}
+	}()
 	relay := shim.New(shim.Options{
 		Server:         name,
 		Logger:         log,
@@ -59,21 +73,21 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 		Audit:          audit,
 		AuditArguments: sess.srv.AuditArguments,
 	})
-	defer func() {
-		if err := audit.Close(); err != nil {
-			log.Error().Err(err).Msg("audit log")
-		}
-	}()
 
 	if !noWatch {
 		watchCtx, cancelWatch := context.WithCancel(ctx)
-		defer cancelWatch()
-		go watchConfig(watchCtx, log, sess, profile, relay)
+		// The watcher must be gone before the audit files close.
+		watched := make(chan struct{})
+		defer func() { cancelWatch(); <-watched }()
+		go func() {
+			defer close(watched)
+			watchConfig(watchCtx, log, sess, profile, relay, audits)
+		}()
 	}
 
 	log.Info().Str("profile", sess.policy.Name()).Msg("relaying")
 	host := shim.NewStreamConn(s.In, s.Out)
-	err = relay.Serve(ctx, host, sess.conn)
+	err = relay.Serve(ctx, host, sess.upstream)
 	switch {
 	case err == nil:
 		log.Info().Msg("host closed the connection")
@@ -82,54 +96,35 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 		log.Info().Msg("stopped by signal")
 		return nil
 	case errors.Is(err, shim.ErrUpstreamClosed):
-		return withCode(exitUpstream, sess.exitReason(err))
+		return upstreamFailed(sess.upstream.ExitReason(err))
 	default:
 		return err
 	}
 }
 
-// watchConfig re-reads the configuration when it changes and swaps the
-// server's policy in the relay. A change that needs a new container (or
-// connection) is reported and nothing of it is applied, the policy included.
-func watchConfig(ctx context.Context, log zerolog.Logger, sess *session, override string, relay *shim.Relay) {
+// watchConfig re-reads the configuration when it changes and applies the
+// live settings (policy, audit_arguments, [audit]) to the relay together. A
+// change that needs a new container or connection is reported and nothing of
+// it is applied, the policy included.
+func watchConfig(ctx context.Context, log zerolog.Logger, sess *session, override string, relay *shim.Relay, audits *auditLogs) {
+	cur := sess.cfg
 	err := profiles.Watch(ctx, sess.cfg.Path, profiles.WatchOptions{Current: sess.cfg}, func(cfg *profiles.Config) {
-		srv, err := cfg.Server(sess.srv.Name)
-		if err != nil {
-			log.Error().Err(err).Msg("configuration reloaded without this server; keeping the last good policy")
-			return
+		set, restart, err := reloadSettings(cur, cfg, sess.srv.Name, override, audits)
+		switch {
+		case err != nil:
+			log.Error().Err(err).Msg("configuration reloaded but cannot be applied; keeping the last good settings")
+		case len(restart) > 0:
+			log.Warn().Msg(restartMessage(restart))
+		default:
+			relay.Apply(set)
+			log.Info().Str("profile", set.Policy.Name()).Bool("audit_arguments", set.AuditArguments).Msg("configuration reloaded")
 		}
-		pol, err := cfg.Policy(sess.srv.Name, override)
-		if err != nil {
-			log.Error().Err(err).Msg("configuration reloaded with an invalid policy; keeping the last good one")
-			return
-		}
-		if sess.srv.NeedsRestart(srv) {
-			// Nothing is applied half-way: a profile written for the new
-			// container must not govern the old one.
-			log.Warn().Msg("the configuration changed the server's container or connection; restart the server in the host to apply it (the policy stays as it was until then)")
-			return
-		}
-		relay.SetPolicy(pol)
-		log.Info().Str("profile", pol.Name()).Msg("configuration reloaded")
 	}, func(err error) {
 		log.Error().Err(err).Msg("configuration has an error; keeping the last good policy")
 	})
 	if err != nil && ctx.Err() == nil {
 		log.Error().Err(err).Msg("cannot watch the configuration; edits need a restart")
 	}
-}
-
-func openAudit(cfg *profiles.Config, log zerolog.Logger) (*shim.Auditor, error) {
-	path, err := auditPath(cfg)
-	if err != nil || path == "" {
-		return nil, err
-	}
-	a, err := shim.OpenAudit(path)
-	if err != nil {
-		return nil, err
-	}
-	log.Debug().Str("path", path).Msg("audit log")
-	return a, nil
 }
 
 type sessionOptions struct {
@@ -142,14 +137,17 @@ type sessionOptions struct {
 // A session is a started server: its configuration, policy, secrets and the
 // connection to it.
 type session struct {
-	cfg       *profiles.Config
-	srv       *profiles.Server
-	policy    *profiles.Policy
-	red       *redact.Redactor
-	conn      shim.Conn
-	container *launcher.Container
-	launcher  *launcher.Launcher
-	log       zerolog.Logger
+	cfg      *profiles.Config
+	srv      *profiles.Server
+	policy   *profiles.Policy
+	red      *redact.Redactor
+	upstream shim.Upstream
+	launcher *launcher.Launcher // nil for a remote server
+	log      zerolog.Logger
+	// container is the local server's container (nil for a remote one),
+	// and egressAudit receives the refusals of its filtered egress.
+	container   *launcher.Container
+	egressAudit egressAudit
 }
 
 // openSession loads the configuration, resolves the server's secrets and
@@ -161,63 +159,62 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	}
 	srv, err := cfg.Server(name)
 	if err != nil {
-		return nil, withCode(exitConfig, err)
+		return nil, err
 	}
 	pol, err := cfg.Policy(name, opts.profile)
 	if err != nil {
-		return nil, withCode(exitConfig, err)
+		return nil, &configError{err}
 	}
 	store := keychainStore(cfg)
-	secrets, err := resolveSecrets(ctx, store, srv)
+	secrets, err := keychain.Resolve(ctx, store, srv.SecretRefs())
 	if err != nil {
 		return nil, err
 	}
-	red, err := redact.New(secrets.secret)
+	red, err := redact.New(secrets.Secrets)
 	if err != nil {
-		return nil, withCode(exitConfig, err)
+		return nil, err
 	}
 	base := log
 	log = log.With().Str("server", name).Logger()
 	sess := &session{cfg: cfg, srv: srv, policy: pol, red: red, log: log}
+	sess.egressAudit.server = name
 	if srv.Remote() {
-		ro, err := remoteOptions(ctx, s, log, store, srv, secrets)
-		if err != nil {
-			return nil, err
-		}
+		ro := remoteOptions(s, log, store, srv, secrets, red)
 		ro.Interactive = opts.interactive
 		conn, err := remote.Dial(ctx, ro)
 		if err != nil {
-			return nil, withCode(exitUpstream, fmt.Errorf("connect to %s: %w", srv.URL, err))
+			return nil, upstreamFailed(fmt.Errorf("connect to %s: %w", srv.URL, err))
 		}
-		sess.conn = conn
+		sess.upstream = conn
 		return sess, nil
 	}
 
 	// The launcher tags its lines with the server's name itself.
 	l, err := launcher.New(launcher.Options{Logger: base, Progress: s.ErrOut})
 	if err != nil {
-		return nil, withCode(exitUpstream, err)
+		return nil, upstreamFailed(err)
 	}
 	sess.launcher = l
 	spec := containerSpec(srv, secrets, opts.rebuild)
 	spec.Redact = red.String
+	spec.Egress = egressSpec(srv.Sandbox, sess.egressAudit.record)
 	c, err := l.Start(ctx, spec)
 	if err != nil {
 		l.Close()
-		return nil, withCode(exitUpstream, fmt.Errorf("start %s: %w", name, err))
+		return nil, upstreamFailed(fmt.Errorf("start %s: %w", name, err))
 	}
 	sess.container = c
-	sess.conn = shim.NewStreamConn(c.Stdout(), c.Stdin())
+	sess.upstream = shim.ProcessUpstream(name, c)
 	return sess, nil
 }
 
 // containerSpec turns a server's configuration into the launcher's spec.
-func containerSpec(srv *profiles.Server, secrets *resolvedSecrets, rebuild bool) launcher.Spec {
-	env := make(map[string]string, len(srv.Env)+len(secrets.env))
+func containerSpec(srv *profiles.Server, secrets *keychain.Resolved, rebuild bool) launcher.Spec {
+	env := make(map[string]string, len(srv.Env)+len(secrets.Env))
 	for k, v := range srv.Env {
 		env[k] = v
 	}
-	for k, v := range secrets.env {
+	for k, v := range secrets.Env {
 		env[k] = v
 	}
 	sb := srv.Sandbox
@@ -233,7 +230,7 @@ func containerSpec(srv *profiles.Server, secrets *resolvedSecrets, rebuild bool)
 		Rebuild:      rebuild,
 		Args:         srv.Args,
 		Env:          env,
-		Files:        secrets.files,
+		Files:        secrets.Files,
 		Network:      sb.Network,
 		ReadOnly:     sb.ReadOnly,
 		Memory:       sb.Memory,
@@ -246,31 +243,14 @@ func containerSpec(srv *profiles.Server, secrets *resolvedSecrets, rebuild bool)
 	}
 }
 
-// exitReason explains why the upstream ended, with the container's exit code
-// when there is one.
-func (s *session) exitReason(err error) error {
-	if s.container == nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	code, werr := s.container.Wait(ctx)
-	if werr != nil {
-		return err
-	}
-	return fmt.Errorf("server %s exited with status %d before the host closed the connection", s.srv.Name, code)
-}
-
 // close tears the server down. It always runs, also after a signal.
 func (s *session) close() {
-	if s.conn != nil && s.container == nil {
-		s.conn.Close()
-	}
-	if s.container != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err := s.container.Close(ctx); err != nil {
-			s.log.Error().Err(err).Msg("removing the container")
+	if s.upstream != nil {
+		if err := s.upstream.Close(); err != nil {
+			s.log.Error().Err(err).Msg("closing the server")
+		}
+		if s.container != nil && s.srv.Sandbox.Network == profiles.NetworkFiltered {
+			s.log.Info().Int64("refused", s.container.EgressRefused()).Msg("egress: connections refused this session")
 		}
 	}
 	if s.launcher != nil {

@@ -55,7 +55,7 @@ func cmdSecret(ctx context.Context, s Streams, args []string) error {
 		}
 		if len(value) < redact.MinLength {
 			// Caught here rather than at the next launch.
-			return withCode(exitConfig, fmt.Errorf("the value is shorter than %d bytes: it cannot be redacted safely from what the model sees, so it is not stored", redact.MinLength))
+			return configErrorf("the value is shorter than %d bytes: it cannot be redacted safely from what the model sees, so it is not stored", redact.MinLength)
 		}
 		if err := store.Set(ctx, name, value); err != nil {
 			return err
@@ -69,7 +69,7 @@ func cmdSecret(ctx context.Context, s Streams, args []string) error {
 		}
 		if err := store.Delete(ctx, name); err != nil {
 			if errors.Is(err, keychain.ErrNotFound) {
-				return withCode(exitConfig, fmt.Errorf("no secret %q in the keychain (service %q)", name, store.Service()))
+				return configErrorf("no secret %q in the keychain (service %q)", name, store.Service())
 			}
 			return err
 		}

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -45,14 +43,14 @@ func configPath(flagValue string) (string, error) {
 func loadConfig(flagValue string) (*profiles.Config, error) {
 	path, err := configPath(flagValue)
 	if err != nil {
-		return nil, withCode(exitConfig, err)
+		return nil, &configError{err}
 	}
 	cfg, err := profiles.Load(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, withCode(exitConfig, fmt.Errorf("no configuration at %s (give one with --config or $%s)", path, EnvConfig))
+			return nil, configErrorf("no configuration at %s (give one with --config or $%s)", path, EnvConfig)
 		}
-		return nil, withCode(exitConfig, err)
+		return nil, &configError{err}
 	}
 	return cfg, nil
 }
@@ -107,99 +105,6 @@ func keychainStore(cfg *profiles.Config) *keychain.Store {
 		service = cfg.KeychainService
 	}
 	return keychain.New(keychain.Options{Service: keychain.ServiceName(service)})
-}
-
-// missingSecretError says which secret is missing and how to set it.
-func missingSecretError(item, use string) error {
-	return withCode(exitConfig, fmt.Errorf("secret %q (for %s) is not in the keychain; store it with: mcp-sandbox secret set %s", item, use, item))
-}
-
-// A secretRef is one place a server's configuration names a keychain item.
-type secretRef struct {
-	item string // the keychain item
-	kind string // "env", "file", "header" or "oauth"
-	key  string // the env var, container path or header name
-}
-
-// use says where the secret goes, for people.
-func (r secretRef) use() string {
-	switch r.kind {
-	case "env":
-		return "$" + r.key
-	case "file":
-		return "file " + r.key
-	case "header":
-		return "header " + r.key
-	default:
-		return "oauth client secret"
-	}
-}
-
-// secretRefs lists every keychain item srv names, in a stable order.
-func secretRefs(srv *profiles.Server) []secretRef {
-	var refs []secretRef
-	for env, item := range srv.Secrets {
-		refs = append(refs, secretRef{item, "env", env})
-	}
-	for path, item := range srv.SecretFiles {
-		refs = append(refs, secretRef{item, "file", path})
-	}
-	for h, v := range srv.Headers {
-		if item, ok := strings.CutPrefix(v, "secret:"); ok {
-			refs = append(refs, secretRef{item, "header", h})
-		}
-	}
-	if srv.OAuth != nil && srv.OAuth.ClientSecret != "" {
-		refs = append(refs, secretRef{srv.OAuth.ClientSecret, "oauth", ""})
-	}
-	sort.Slice(refs, func(i, j int) bool { return refs[i].use() < refs[j].use() })
-	return refs
-}
-
-// resolvedSecrets are a server's secret values, read from the keychain.
-type resolvedSecrets struct {
-	env         map[string]string // env var -> value
-	files       map[string][]byte // container path -> value
-	headers     map[string]string // remote header -> value (literal ones too)
-	oauthSecret string            // the OAuth client secret, if configured
-	secret      []redact.Secret   // every value with its item name, for redaction
-}
-
-// resolveSecrets reads every secret the server's config names.
-func resolveSecrets(ctx context.Context, store *keychain.Store, srv *profiles.Server) (*resolvedSecrets, error) {
-	rs := &resolvedSecrets{env: map[string]string{}, files: map[string][]byte{}, headers: map[string]string{}}
-	for h, v := range srv.Headers {
-		if !strings.HasPrefix(v, "secret:") {
-			rs.headers[h] = v
-		}
-	}
-	values := map[string]string{}
-	for _, ref := range secretRefs(srv) {
-		v, ok := values[ref.item]
-		if !ok {
-			var err error
-			v, err = store.Get(ctx, ref.item)
-			if errors.Is(err, keychain.ErrNotFound) {
-				return nil, missingSecretError(ref.item, ref.use())
-			}
-			if err != nil {
-				return nil, fmt.Errorf("secret %q: %w", ref.item, err)
-			}
-			values[ref.item] = v
-			rs.secret = append(rs.secret, redact.Secret{Name: ref.item, Value: v})
-		}
-		switch ref.kind {
-		case "env":
-			rs.env[ref.key] = v
-		case "file":
-			rs.files[ref.key] = []byte(v)
-		case "header":
-			rs.headers[ref.key] = v
-		case "oauth":
-			rs.oauthSecret = v
-		}
-	}
-	return rs, nil
 }
 
 // stateDir is where mcp-sandbox keeps per-user state such as the audit log:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -45,9 +46,9 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 	defer sess.close()
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-sandbox-tools", Version: version}, nil)
-	cs, err := client.Connect(ctx, &connTransport{conn: sess.conn}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
+	cs, err := client.Connect(ctx, &connTransport{conn: sess.upstream}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
 	if err != nil {
-		return withCode(exitUpstream, fmt.Errorf("initialize %s: %w", name, err))
+		return upstreamFailed(fmt.Errorf("initialize %s: %w", name, err))
 	}
 	defer cs.Close()
 
@@ -60,7 +61,7 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 	var rows []row
 	for tool, err := range cs.Tools(ctx, nil) {
 		if err != nil {
-			return withCode(exitUpstream, fmt.Errorf("tools/list: %w", err))
+			return upstreamFailed(fmt.Errorf("tools/list: %w", err))
 		}
 		d := sess.policy.Tool(tool.Name)
 		rows = append(rows, row{
@@ -76,14 +77,19 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 		return enc.Encode(struct {
 			Server  string `json:"server"`
 			Profile string `json:"profile,omitempty"`
+			Egress  string `json:"egress,omitempty"`
 			Tools   []row  `json:"tools"`
-		}{name, sess.policy.Name(), rows})
+		}{name, sess.policy.Name(), sessionEgress(sess.srv), rows})
 	}
 	profileName := sess.policy.Name()
 	if profileName == "" {
 		profileName = "(none: every tool is allowed)"
 	}
-	fmt.Fprintf(s.Out, "server %s, profile %s, %d tools\n\n", name, profileName, len(rows))
+	fmt.Fprintf(s.Out, "server %s, profile %s, %d tools\n", name, profileName, len(rows))
+	if e := sessionEgress(sess.srv); e != "" {
+		fmt.Fprintf(s.Out, "egress: %s\n", e)
+	}
+	fmt.Fprintln(s.Out)
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TOOL\tSTATUS\tRULE\tDESCRIPTION")
 	for _, r := range rows {
@@ -111,30 +117,52 @@ func firstLine(s string) string {
 // connTransport lets the SDK's client speak over a relay Conn.
 type connTransport struct{ conn shim.Conn }
 
+// Connect starts the one goroutine that reads the Conn; it ends when the
+// Conn does (the session closes it).
 func (t *connTransport) Connect(context.Context) (mcp.Connection, error) {
-	return &sdkConn{conn: t.conn}, nil
+	c := &sdkConn{conn: t.conn, msgs: make(chan readResult, 1), done: make(chan struct{})}
+	go c.readLoop()
+	return c, nil
 }
 
-type sdkConn struct{ conn shim.Conn }
+type readResult struct {
+	b   []byte
+	err error
+}
+
+type sdkConn struct {
+	conn      shim.Conn
+	msgs      chan readResult
+	done      chan struct{} // closed by Close: nobody reads any more
+	closeOnce sync.Once
+}
+
+// readLoop hands each message to Read in order, so that a Read given up on
+// (its ctx done) loses nothing: the next Read gets the message.
+func (c *sdkConn) readLoop() {
+	for {
+		b, err := c.conn.ReadMessage()
+		select {
+		case c.msgs <- readResult{b, err}:
+		case <-c.done:
+			return
+		}
+		if err != nil {
+			close(c.msgs)
+			return
+		}
+	}
+}
 
 func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
-	type result struct {
-		b   []byte
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		b, err := c.conn.ReadMessage()
-		ch <- result{b, err}
-	}()
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	case r := <-ch:
+	case r, ok := <-c.msgs:
+		if !ok {
+			return nil, io.EOF
+		}
 		if r.err != nil {
-			if r.err == io.EOF {
-				return nil, io.EOF
-			}
 			return nil, r.err
 		}
 		return jsonrpc.DecodeMessage(r.b)
@@ -149,5 +177,10 @@ func (c *sdkConn) Write(_ context.Context, msg jsonrpc.Message) error {
 	return c.conn.WriteMessage(b)
 }
 
-func (c *sdkConn) Close() error      { return nil } // the session owns the Conn
+// Close stops handing out messages; the session owns the Conn itself.
+func (c *sdkConn) Close() error {
+	c.closeOnce.Do(func() { close(c.done) })
+	return nil
+}
+
 func (c *sdkConn) SessionID() string { return "" }

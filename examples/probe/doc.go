@@ -13,7 +13,7 @@
 //
 // Identity and reach, each answering "what may this process do?":
 // identity (uid, gid, capabilities, no_new_privs, seccomp, whether / is
-// read-only), write_file, read_file, list_dir, dial, network, env and
+// read-only), write_file, read_file, list_dir, dial, fetch, network, env and
 // read_env. Failures are reported as data ({"ok": false, "error": ...}),
 // never as crashes, because a refused write is the answer the caller wants.
 //

@@ -146,7 +146,7 @@ func TestListTools(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{
-		"alloc", "bytes", "calls", "crash", "delete_file", "dial", "echo", "env", "env_hash", "fork", "get_time",
+		"alloc", "bytes", "calls", "crash", "delete_file", "dial", "echo", "env", "env_hash", "fetch", "fork", "get_time",
 		"identity", "list_dir", "network", "notify", "read_env", "read_file", "sleep", "write_file",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -59,8 +59,12 @@ func (p *probe) addSystemTools(srv *mcp.Server) {
 	}, deleteFile)
 	mcp.AddTool(srv, &mcp.Tool{
 		Name:        "dial",
-		Description: "Try a TCP connection to address (host:port). Reports {ok, error}.",
+		Description: "Try a TCP connection to address (host:port); with send, write it and return what arrives until EOF, 4 KiB or the timeout. Reports {ok, error, received}.",
 	}, dial)
+	mcp.AddTool(srv, &mcp.Tool{
+		Name:        "fetch",
+		Description: "HTTP GET a URL with Go's default client, which honours HTTP_PROXY/HTTPS_PROXY. Reports {ok, status, bytes, body (first KiB), error}.",
+	}, fetch)
 	mcp.AddTool(srv, &mcp.Tool{
 		Name:        "network",
 		Description: "List network interfaces and their addresses.",
@@ -253,12 +257,14 @@ func deleteFile(ctx context.Context, _ *mcp.CallToolRequest, in deleteFileIn) (*
 type dialIn struct {
 	Address   string `json:"address" jsonschema:"host:port"`
 	TimeoutMS int    `json:"timeout_ms,omitempty" jsonschema:"connect timeout in milliseconds; default 2000"`
+	Send      string `json:"send,omitempty" jsonschema:"written after connecting; then what arrives is read until EOF, 4 KiB or the timeout"`
 }
 
 type dialOut struct {
 	OK         bool   `json:"ok"`
 	Error      string `json:"error,omitempty"`
 	RemoteAddr string `json:"remote_addr,omitempty"`
+	Received   string `json:"received,omitempty"`
 }
 
 func dial(ctx context.Context, _ *mcp.CallToolRequest, in dialIn) (*mcp.CallToolResult, dialOut, error) {
@@ -272,7 +278,11 @@ func dial(ctx context.Context, _ *mcp.CallToolRequest, in dialIn) (*mcp.CallTool
 	}
 	defer conn.Close()
 	remote := conn.RemoteAddr().String()
-	return textResult("connected to " + remote), dialOut{OK: true, RemoteAddr: remote}, nil
+	out := dialOut{OK: true, RemoteAddr: remote}
+	if in.Send != "" {
+		out.Received, out.Error = exchange(conn, in.Send, d.Timeout)
+	}
+	return textResult("connected to " + remote), out, nil
 }
 
 type iface struct {

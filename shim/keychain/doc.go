@@ -12,6 +12,12 @@
 //
 // creates an item that [Store.Get] reads.
 //
+// A server's configuration names its secrets as data
+// ([profiles.Server.SecretRefs]: env vars, files, "secret:" headers, the
+// OAuth client secret). [Resolve] reads them once, bounded by
+// [ResolveTimeout], into what the launcher, the remote bridge and the
+// redactor need; [Probe] only says which are present, for check and doctor.
+//
 // # What this package guarantees
 //
 //   - It never prints or logs a secret value and never puts one in an error.

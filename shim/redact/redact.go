@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // A Secret is a value to keep away from the model, and the name that
@@ -25,21 +28,80 @@ const MinLength = 8
 var ErrTooShort = errors.New("value shorter than 8 bytes cannot be redacted safely")
 
 // A Redactor replaces secret values, and common encodings of them, with
-// "[redacted:NAME]" markers. It is immutable and safe for concurrent use.
-// The zero value and a nil *Redactor redact nothing.
+// "[redacted:NAME]" markers. It is safe for concurrent use. Its secrets only
+// grow: [Redactor.Add] feeds it values learnt while running (OAuth tokens),
+// and every scrub from then on covers them, in the relay, the remote bridge
+// and the logs that share it. A nil *Redactor redacts nothing.
 type Redactor struct {
+	addMu sync.Mutex // serializes Add
+	st    atomic.Pointer[state]
+}
+
+// state is one immutable set of secrets and its index.
+type state struct {
+	secrets []Secret
 	markers []string // "[redacted:NAME]", by secret index
 	ix      *index   // nil when there is nothing to redact
 }
 
 // New returns a Redactor for secrets. With no secrets it returns a Redactor
-// that changes nothing. It fails, naming the secret, if a value is shorter
-// than [MinLength] (the error wraps [ErrTooShort]) or if a value is part of
-// a redaction marker, which would make redaction never finish.
+// that changes nothing (until [Redactor.Add]). It fails, naming the secret,
+// if a value is shorter than [MinLength] (the error wraps [ErrTooShort]) or
+// if a value is part of a redaction marker, which would make redaction never
+// finish.
 //
 // Secrets with the same value are redacted under the name listed first.
 func New(secrets []Secret) (*Redactor, error) {
-	r := &Redactor{markers: make([]string, len(secrets))}
+	st, err := build(secrets)
+	if err != nil {
+		return nil, err
+	}
+	r := &Redactor{}
+	r.st.Store(st)
+	return r, nil
+}
+
+// Add adds secrets to r; scrubs that start after Add returns cover them. It
+// fails as [New] does, and then adds none of them. A value r already has is
+// not added again.
+func (r *Redactor) Add(secrets ...Secret) error {
+	r.addMu.Lock()
+	defer r.addMu.Unlock()
+	old := r.st.Load()
+	var all []Secret
+	if old != nil {
+		all = slices.Clone(old.secrets)
+	}
+	for _, s := range secrets {
+		if !slices.ContainsFunc(all, func(o Secret) bool { return o.Value == s.Value }) {
+			all = append(all, s)
+		}
+	}
+	if old != nil && len(all) == len(old.secrets) {
+		return nil
+	}
+	st, err := build(all)
+	if err != nil {
+		return err
+	}
+	r.st.Store(st)
+	return nil
+}
+
+// load returns the secrets in force, nil for none.
+func (r *Redactor) load() *state {
+	if r == nil {
+		return nil
+	}
+	st := r.st.Load()
+	if st == nil || st.ix == nil {
+		return nil
+	}
+	return st
+}
+
+func build(secrets []Secret) (*state, error) {
+	r := &state{secrets: secrets, markers: make([]string, len(secrets))}
 	for i, s := range secrets {
 		if len(s.Value) < MinLength {
 			return nil, fmt.Errorf("redact: secret %q: %w", s.Name, ErrTooShort)
@@ -79,9 +141,9 @@ func New(secrets []Secret) (*Redactor, error) {
 	return r, nil
 }
 
-// Empty reports whether r redacts nothing.
+// Empty reports whether r redacts nothing (for now: see [Redactor.Add]).
 func (r *Redactor) Empty() bool {
-	return r == nil || r.ix == nil
+	return r.load() == nil
 }
 
 // Message scrubs one JSON value, typically a whole JSON-RPC message. Secret
@@ -94,7 +156,11 @@ func (r *Redactor) Empty() bool {
 // When nothing matches, Message returns msg itself without allocating.
 // Otherwise it returns a new slice and does not modify msg.
 func (r *Redactor) Message(msg []byte) []byte {
-	if r.Empty() {
+	return r.load().message(msg)
+}
+
+func (r *state) message(msg []byte) []byte {
+	if r == nil {
 		return msg
 	}
 	var hotBuf [16]int
@@ -155,10 +221,11 @@ func (r *Redactor) Message(msg []byte) []byte {
 // a JSON document quoted in the text is covered as long as its encoder
 // escaped the value in a common way.
 func (r *Redactor) String(s string) string {
-	if r.Empty() {
+	st := r.load()
+	if st == nil {
 		return s
 	}
-	clean, changed := scrub(r, s)
+	clean, changed := scrub(st, s)
 	if !changed {
 		return s
 	}
@@ -167,7 +234,10 @@ func (r *Redactor) String(s string) string {
 
 // bytes scrubs plain text given as bytes, returning b itself when nothing
 // matches.
-func (r *Redactor) bytes(b []byte) []byte {
+func (r *state) bytes(b []byte) []byte {
+	if r == nil {
+		return b
+	}
 	clean, changed := scrub(r, b)
 	if !changed {
 		return b
@@ -177,7 +247,7 @@ func (r *Redactor) bytes(b []byte) []byte {
 
 // scrub replaces every match in s, scanning the result again in case a
 // marker and the text around it spell a secret once more.
-func scrub[T ~string | ~[]byte](r *Redactor, s T) ([]byte, bool) {
+func scrub[T ~string | ~[]byte](r *state, s T) ([]byte, bool) {
 	ms := findAll(r.ix, s, nil)
 	if len(ms) == 0 {
 		return nil, false
@@ -199,7 +269,7 @@ func scrub[T ~string | ~[]byte](r *Redactor, s T) ([]byte, bool) {
 
 // replace returns a copy of s with the merged matches ms replaced by their
 // markers.
-func replace[T ~string | ~[]byte](r *Redactor, s T, ms []match) []byte {
+func replace[T ~string | ~[]byte](r *state, s T, ms []match) []byte {
 	spans := merge(r.ix, ms)
 	out := make([]byte, 0, len(s)+16*len(spans))
 	last := 0
@@ -211,14 +281,15 @@ func replace[T ~string | ~[]byte](r *Redactor, s T, ms []match) []byte {
 	return append(out, s[last:]...)
 }
 
-// Writer returns a writer that scrubs each Write before passing it to w.
-// It suits loggers that write one whole record per Write, as zerolog does.
-// A record that is valid JSON (a JSON log line) is scrubbed like a message,
-// anything else as text. A value split across two Writes is not found.
+// Writer returns a writer that scrubs each Write before passing it to w,
+// with the secrets r has at the time of the Write. It suits loggers that
+// write one whole record per Write, as zerolog does. A record that is valid
+// JSON (a JSON log line) is scrubbed like a message, anything else as text.
+// A value split across two Writes is not found.
 //
-// With an empty r, Writer returns w itself.
+// With a nil r, Writer returns w itself.
 func (r *Redactor) Writer(w io.Writer) io.Writer {
-	if r.Empty() {
+	if r == nil {
 		return w
 	}
 	return &writer{r: r, w: w}
@@ -233,17 +304,24 @@ type writer struct {
 // len(p) on success because the caller's bytes were all consumed, even
 // though a different number of bytes was written.
 func (w *writer) Write(p []byte) (int, error) {
+	st := w.r.load()
+	if st == nil {
+		if _, err := w.w.Write(p); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
 	record := bytes.TrimRight(p, "\r\n")
 	var out []byte
 	if json.Valid(record) {
-		out = w.r.Message(record)
+		out = st.message(record)
 		if len(out) == len(record) && len(out) > 0 && &out[0] == &record[0] {
 			out = p // unchanged
 		} else {
 			out = append(out, p[len(record):]...)
 		}
 	} else {
-		out = w.r.bytes(p)
+		out = st.bytes(p)
 	}
 	if _, err := w.w.Write(out); err != nil {
 		return 0, err

@@ -92,10 +92,14 @@ func TestEmptyRedactor(t *testing.T) {
 				t.Errorf("String() = %q; want %q", got, want)
 			}
 			var buf bytes.Buffer
-			if got := r.Writer(&buf); got != &buf {
-				t.Errorf("Writer() = %T; want the writer itself", got)
+			if _, err := r.Writer(&buf).Write(msg); err != nil || buf.String() != string(msg) {
+				t.Errorf("Writer() wrote %q (%v); want msg unchanged", buf.String(), err)
 			}
 		})
+	}
+	var buf bytes.Buffer
+	if got := (*Redactor)(nil).Writer(&buf); got != &buf {
+		t.Errorf("nil Writer() = %T; want the writer itself", got)
 	}
 	if r := mustNew(t, testSecrets); r.Empty() {
 		t.Errorf("Empty() = true with secrets; want false")
@@ -521,5 +525,41 @@ func TestAppendDecoded(t *testing.T) {
 		if err := jsonUnmarshal(enc, &back); err != nil || back != tt.want {
 			t.Errorf("appendEncoded(%q) = %s, decodes to %q, %v", tt.want, enc, back, err)
 		}
+	}
+}
+
+// TestAdd feeds a Redactor a value after its writer was made, as the remote
+// bridge does with OAuth tokens: every scrub from then on covers it.
+func TestAdd(t *testing.T) {
+	r := mustNew(t, nil)
+	var buf bytes.Buffer
+	w := r.Writer(&buf)
+	const tok = "ya29.access-token-value"
+	msg := []byte(`{"result":{"echo":"Bearer ` + tok + `"}}`)
+	if got := string(r.Message(msg)); got != string(msg) {
+		t.Fatalf("before Add: %s", got)
+	}
+	if err := r.Add(Secret{Name: "oauth-token", Value: tok}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"result":{"echo":"Bearer [redacted:oauth-token]"}}`
+	if got := string(r.Message(msg)); got != want {
+		t.Errorf("Message after Add = %s, want %s", got, want)
+	}
+	if _, err := w.Write(append(msg, '\n')); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); got != want+"\n" {
+		t.Errorf("writer made before Add wrote %q, want %q", got, want+"\n")
+	}
+	if err := r.Add(Secret{Name: "short", Value: "abc"}); !errors.Is(err, ErrTooShort) {
+		t.Errorf("Add of a short value: %v, want ErrTooShort", err)
+	}
+	if got := r.String(tok); got != "[redacted:oauth-token]" {
+		t.Errorf("a failed Add lost the earlier secret: %q", got)
+	}
+	// The same value again changes nothing.
+	if err := r.Add(Secret{Name: "again", Value: tok}); err != nil || r.String(tok) != "[redacted:oauth-token]" {
+		t.Errorf("re-adding a value: %v, %q", err, r.String(tok))
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
+
+	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
 )
 
 const (
@@ -77,59 +79,31 @@ type authManager struct {
 	mu          sync.Mutex
 	loaded      bool          // the store has been read once
 	tok         *oauth2.Token // current token; the access token lives only here
-	obtained    time.Time     // when tok was issued
+	obtained    time.Time     // when tok was issued, on the settings' clock
+	expires     time.Time     // when tok expires, on the same clock; zero if never
 	usedRefresh string        // refresh token tok came with
 	granted     []string      // scopes granted in this process (for step-up)
-
-	// held are the tokens this process has held, most recent last, for
-	// scrub. A mutex of its own: m.mu is held during a browser login, and
-	// messages from the server must not wait for that.
-	heldMu sync.Mutex
-	held   [][]byte
 }
 
-// maxHeld bounds the tokens scrub remembers; older ones have long expired.
-const maxHeld = 64
+// tokenSecret names OAuth tokens in redaction markers:
+// "[redacted:oauth-token]".
+const tokenSecret = "oauth-token"
 
-// scrubMarker replaces a token in messages for the host.
-const scrubMarker = "[redacted:oauth-token]"
-
-// remember adds tok's access and refresh tokens to the ones scrub removes.
+// remember feeds tok's access and refresh tokens to the redactor, so that a
+// server echoing the bearer token it received (by mistake, or to get it in
+// front of the model) cannot show it to the host, and no log line carries
+// it.
 func (m *authManager) remember(tok *oauth2.Token) {
-	m.heldMu.Lock()
-	defer m.heldMu.Unlock()
+	var add []redact.Secret
 	for _, t := range []string{tok.AccessToken, tok.RefreshToken} {
-		if len(t) < 8 { // too short to be a real token; replacing it would mangle messages
+		if len(t) < redact.MinLength { // too short to be a real token; replacing it would mangle messages
 			continue
 		}
-		forms := [][]byte{[]byte(t)}
-		if j, _ := json.Marshal(t); string(j[1:len(j)-1]) != t {
-			forms = append(forms, j[1:len(j)-1]) // as a JSON string would carry it
-		}
-		for _, f := range forms {
-			if !slices.ContainsFunc(m.held, func(h []byte) bool { return bytes.Equal(h, f) }) {
-				m.held = append(m.held, f)
-			}
-		}
+		add = append(add, redact.Secret{Name: tokenSecret, Value: t})
 	}
-	if len(m.held) > maxHeld {
-		m.held = slices.Delete(m.held, 0, len(m.held)-maxHeld)
+	if err := m.s.redactor.Add(add...); err != nil {
+		m.log.Debug().Err(err).Msg("token not added to the redactor")
 	}
-}
-
-// scrub replaces every token this process has held with a marker, so that
-// a server echoing the bearer token it received (by mistake, or to get it
-// in front of the model) cannot show it to the host. The marker holds no
-// JSON metacharacters, so a valid message stays valid.
-func (m *authManager) scrub(msg []byte) []byte {
-	m.heldMu.Lock()
-	defer m.heldMu.Unlock()
-	for _, h := range m.held {
-		if bytes.Contains(msg, h) {
-			msg = bytes.ReplaceAll(msg, h, []byte(scrubMarker))
-		}
-	}
-	return msg
 }
 
 func newAuthManager(s *settings) *authManager {
@@ -228,8 +202,8 @@ func (m *authManager) current() string {
 // refreshMargin, or half its lifetime if that is shorter.
 func (m *authManager) fresh() bool {
 	margin := refreshMargin
-	if m.tok != nil && !m.tok.Expiry.IsZero() && !m.obtained.IsZero() {
-		margin = min(margin, m.tok.Expiry.Sub(m.obtained)/2)
+	if m.tok != nil && !m.expires.IsZero() && !m.obtained.IsZero() {
+		margin = min(margin, m.expires.Sub(m.obtained)/2)
 	}
 	return m.validFor(margin)
 }
@@ -243,7 +217,18 @@ func (m *authManager) usable() bool {
 
 func (m *authManager) validFor(d time.Duration) bool {
 	return m.tok != nil && m.tok.AccessToken != "" &&
-		(m.tok.Expiry.IsZero() || time.Until(m.tok.Expiry) > d)
+		(m.expires.IsZero() || m.expires.Sub(m.s.now()) > d)
+}
+
+// setToken makes tok the current token. Its lifetime is read once, from the
+// expiry the oauth2 package computed on the wall clock, and from then on is
+// judged on the settings' clock.
+func (m *authManager) setToken(tok *oauth2.Token) {
+	m.tok, m.usedRefresh = tok, tok.RefreshToken
+	m.obtained, m.expires = m.s.now(), time.Time{}
+	if !tok.Expiry.IsZero() {
+		m.expires = m.obtained.Add(time.Until(tok.Expiry))
+	}
 }
 
 // accessToken returns the access token to send, refreshing it when it is
@@ -319,7 +304,7 @@ func (m *authManager) tryRefreshLocked(ctx context.Context, st storedState) (boo
 		}
 	}
 	m.saveMeta(ctx, st.meta)
-	m.tok, m.usedRefresh, m.obtained = tok, tok.RefreshToken, time.Now()
+	m.setToken(tok)
 	m.granted = st.meta.Scopes
 	m.remember(tok)
 	m.log.Debug().Str("server", m.s.Server).Time("expiry", tok.Expiry).Msg("access token refreshed")
@@ -567,7 +552,8 @@ func (m *authManager) adoptLocked(ctx context.Context, cb *callbackServer, fl *f
 	} else if err := m.del(ctx, "refresh"); err != nil {
 		return err
 	}
-	m.tok, m.usedRefresh, m.granted, m.obtained = tok, tok.RefreshToken, meta.Scopes, time.Now()
+	m.setToken(tok)
+	m.granted = meta.Scopes
 	m.remember(tok)
 	fmt.Fprintf(m.s.errOut, "mcp-sandbox: authorized %q.\n", m.s.Server)
 	m.log.Info().Str("server", m.s.Server).Str("issuer", meta.Issuer).Strs("scopes", meta.Scopes).

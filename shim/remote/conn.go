@@ -63,8 +63,8 @@ func (p *pendingCall) isAnswered() bool {
 }
 
 // Conn is a connection to one remote MCP server, carrying raw JSON-RPC
-// messages. It satisfies the relay's upstream interface (ReadMessage,
-// WriteMessage, Close). It is safe for concurrent use.
+// messages. It satisfies the relay's Upstream interface (ReadMessage,
+// WriteMessage, Close, ExitReason). It is safe for concurrent use.
 type Conn struct {
 	s    *settings
 	log  zerolog.Logger
@@ -157,12 +157,10 @@ func (c *Conn) ReadMessage() ([]byte, error) {
 	}
 }
 
-// scrub removes the bridge's own OAuth tokens from a message for the host.
+// scrub removes secrets (the bridge's own OAuth tokens among them) from a
+// message for the host.
 func (c *Conn) scrub(msg []byte) []byte {
-	if c.auth == nil {
-		return msg
-	}
-	return c.auth.scrub(msg)
+	return c.s.redactor.Message(msg)
 }
 
 // WriteMessage sends one client→server message. It returns once the
@@ -235,8 +233,9 @@ func (c *Conn) WriteMessage(msg []byte) error {
 }
 
 // Close ends the session: it stops the streams, sends DELETE for the
-// session (bounded to two seconds) and makes ReadMessage return io.EOF.
-// It is idempotent.
+// session (bounded to two seconds), waits for the sends WriteMessage started
+// (they end with the connection's context) and makes ReadMessage return
+// io.EOF. It is idempotent.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
@@ -260,15 +259,17 @@ func (c *Conn) Close() error {
 				}
 			}
 		}
-		waited := make(chan struct{})
-		go func() { c.wg.Wait(); close(waited) }()
-		select {
-		case <-waited:
-		case <-time.After(deleteTimeout):
-		}
+		// Every send WriteMessage started runs on c.ctx, cancelled above:
+		// wait for them all rather than leave them behind.
+		c.wg.Wait()
 	})
 	return nil
 }
+
+// ExitReason returns err: the error a relay saw when the connection ended
+// already says why (the failure ReadMessage reported). It makes a Conn the
+// relay's Upstream (package shim).
+func (c *Conn) ExitReason(err error) error { return err }
 
 func (c *Conn) isDone() bool {
 	select {

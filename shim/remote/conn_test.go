@@ -111,16 +111,16 @@ func TestServerNotificationViaGETStream(t *testing.T) {
 	c := dial(t, newClient(t).options(e.URL))
 	handshake(t, c)
 
-	// Wait until the standalone GET stream is open, then change the tool
-	// list: the server announces it on that stream.
-	deadline := time.Now().Add(5 * time.Second)
-	for !hasGET(e.Requests()) {
-		if time.Now().After(deadline) {
-			t.Fatal("no standalone GET stream was opened")
-		}
-		time.Sleep(10 * time.Millisecond)
+	// Wait until the server has answered the standalone GET stream, then
+	// change the tool list: the server announces it on that stream.
+	select {
+	case <-e.StandaloneStreamOpen():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no standalone GET stream was opened")
 	}
-	time.Sleep(50 * time.Millisecond) // let the server register the stream
+	if !hasGET(e.Requests()) {
+		t.Fatal("the stream was opened without a GET carrying the session")
+	}
 	e.Server().AddTool(&mcp.Tool{Name: "late", InputSchema: json.RawMessage(`{"type":"object"}`)},
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return &mcp.CallToolResult{}, nil

@@ -30,9 +30,11 @@
 // is ever logged, written to ErrOut or put into an error message, and the
 // only Authorization header the bridge sends is its own (or a static one the
 // configuration names explicitly); nothing from the MCP host is forwarded as
-// a credential. Should the server echo the bearer token it received, the
-// bridge replaces every token it has held by [redacted:oauth-token] in the
-// messages it hands to the relay.
+// a credential. Every token the bridge holds is added to the Redactor of
+// Options (one shared with the relay and the logs), so should the server echo
+// the bearer token it received, it becomes [redacted:oauth-token] in the
+// messages the bridge hands to the relay, in any encoding the redactor knows,
+// and inside JSON strings only.
 //
 // A typical use, by the relay:
 //

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/remote/remotetest"
 )
 
@@ -77,21 +78,49 @@ func TestOAuthLoginThenReuse(t *testing.T) {
 	cl.assertNoSecrets(t, e.as, fmt.Sprintf("%+v", st))
 }
 
+// fakeClock is the bridge's clock in tests: it moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
 func TestOAuthRefreshOnExpiry(t *testing.T) {
-	// Access tokens are refreshed once half their lifetime has passed.
-	e := newMCPEnv(t, envOptions{auth: true, as: remotetest.AuthOptions{AccessTTL: time.Second}})
+	// Access tokens are refreshed once fewer than refreshMargin (or half
+	// their lifetime) remain, judged on the bridge's clock: the server's
+	// tokens live an hour, the bridge's clock jumps.
+	e := newMCPEnv(t, envOptions{auth: true, as: remotetest.AuthOptions{AccessTTL: time.Hour}})
 	cl := newClient(t)
-	c := dial(t, cl.options(e.URL))
+	clk := &fakeClock{t: time.Now()}
+	opts := cl.options(e.URL)
+	opts.now = clk.now
+	c := dial(t, opts)
 	handshake(t, c)
 	if got := e.as.Count(remotetest.CountRefresh); got != 0 {
 		t.Errorf("refresh grants right after login = %d, want 0", got)
 	}
-	for i := range 3 {
-		time.Sleep(600 * time.Millisecond)
-		callEcho(t, c, i)
+	clk.advance(time.Hour - 2*refreshMargin)
+	callEcho(t, c, 0)
+	if got := e.as.Count(remotetest.CountRefresh); got != 0 {
+		t.Errorf("refresh grants with %v left = %d, want 0", 2*refreshMargin, got)
 	}
-	if got := e.as.Count(remotetest.CountRefresh); got < 3 {
-		t.Errorf("refresh grants = %d, want at least 3 (one per request with a half-expired token)", got)
+	for i := range 3 {
+		clk.advance(time.Hour - refreshMargin/2) // each new token is as old
+		callEcho(t, c, i+1)
+		if got := e.as.Count(remotetest.CountRefresh); got != i+1 {
+			t.Errorf("refresh grants after call %d = %d, want %d (one per request with a nearly expired token)", i+1, got, i+1)
+		}
 	}
 	if got := cl.browser.opened(); got != 1 {
 		t.Errorf("browser opened %d times, want 1", got)
@@ -340,7 +369,14 @@ func TestOAuthScopeStepUpIsBounded(t *testing.T) {
 func TestOAuthTokenEchoIsScrubbed(t *testing.T) {
 	e := newMCPEnv(t, envOptions{auth: true})
 	cl := newClient(t)
-	c := dial(t, cl.options(e.URL))
+	opts := cl.options(e.URL)
+	// The session's redactor, shared with the relay and the logs.
+	red, err := redact.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Redactor = red
+	c := dial(t, opts)
 	handshake(t, c)
 	resp, _ := rpc(t, c, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"header","arguments":{"name":"Authorization"}}}`)
 	result, rpcErr := resultOf(t, resp)
@@ -363,6 +399,16 @@ func TestOAuthTokenEchoIsScrubbed(t *testing.T) {
 	}
 	if !sawBearer {
 		t.Error("the server never received a bearer token")
+	}
+	// The shared redactor learnt every token the bridge held, so a log
+	// line or a relay scrub covers them too.
+	for _, tok := range e.as.Issued() {
+		if !strings.HasPrefix(tok, "at-") && !strings.HasPrefix(tok, "rt-") {
+			continue // client secrets are the store's, not tokens
+		}
+		if got := red.String("token " + tok); got != "token [redacted:oauth-token]" {
+			t.Errorf("the shared redactor does not know an issued token: %q", got)
+		}
 	}
 	cl.assertNoSecrets(t, e.as, resp)
 }

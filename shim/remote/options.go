@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
 )
 
 // ErrLoginRequired is returned (and reported to the host as a JSON-RPC
@@ -98,6 +100,15 @@ type Options struct {
 	// LoginTimeout bounds the wait for the browser to come back to the
 	// loopback redirect. Zero means 5 minutes.
 	LoginTimeout time.Duration
+	// Redactor scrubs every message ReadMessage returns. The bridge adds
+	// each OAuth token it holds to it (as "oauth-token"), so that a relay
+	// and a log sharing it scrub them too. Nil uses a Redactor of the
+	// bridge's own.
+	Redactor *redact.Redactor
+
+	// now replaces time.Now where the bridge judges a token's age; nil
+	// means time.Now. Tests set it.
+	now func() time.Time
 }
 
 // OAuthOptions tunes the authorization flow. The zero value is valid.
@@ -118,9 +129,34 @@ type OAuthOptions struct {
 	ClientMetadataURL string
 }
 
-// reservedHeaders are owned by the transport and cannot be configured.
-var reservedHeaders = []string{"Accept", "Content-Type", "Content-Length", "Host",
-	"Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-Id"}
+// ReservedHeader reports whether the transport owns the header name (any
+// case), so that a configuration cannot set it: Accept, Content-Type,
+// Content-Length, Host, Mcp-Session-Id, Mcp-Protocol-Version and
+// Last-Event-Id.
+func ReservedHeader(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Accept", "Content-Type", "Content-Length", "Host",
+		"Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-Id":
+		return true
+	}
+	return false
+}
+
+// ValidTransport reports whether t names a transport: auto, streamable-http
+// or sse.
+func ValidTransport(t string) bool {
+	return t == TransportAuto || t == TransportStreamableHTTP || t == TransportSSE
+}
+
+// CheckClientMetadataURL reports why u cannot be a client ID metadata
+// document URL: it must be https with a path.
+func CheckClientMetadataURL(u string) error {
+	mu, err := url.Parse(u)
+	if err != nil || mu.Scheme != "https" || mu.Host == "" || mu.Path == "" || mu.Path == "/" {
+		return fmt.Errorf("client metadata URL %q must be an https URL with a path", u)
+	}
+	return nil
+}
 
 // settings is Options with defaults applied and validated.
 type settings struct {
@@ -129,6 +165,7 @@ type settings struct {
 	headers    http.Header
 	staticAuth bool
 	errOut     io.Writer
+	redactor   *redact.Redactor
 }
 
 func (o Options) settings() (*settings, error) {
@@ -139,20 +176,17 @@ func (o Options) settings() (*settings, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("remote %s: url %q is not an absolute http(s) URL", o.Server, o.URL)
 	}
-	switch o.Transport {
-	case "":
+	if o.Transport == "" {
 		o.Transport = TransportAuto
-	case TransportAuto, TransportStreamableHTTP, TransportSSE:
-	default:
+	}
+	if !ValidTransport(o.Transport) {
 		return nil, fmt.Errorf("remote %s: unknown transport %q (want auto, streamable-http or sse)", o.Server, o.Transport)
 	}
 	s := &settings{Options: o, headers: http.Header{}}
 	for k, v := range o.Headers {
 		ck := http.CanonicalHeaderKey(k)
-		for _, r := range reservedHeaders {
-			if ck == r {
-				return nil, fmt.Errorf("remote %s: header %q is set by the transport and cannot be configured", o.Server, k)
-			}
+		if ReservedHeader(ck) {
+			return nil, fmt.Errorf("remote %s: header %q is set by the transport and cannot be configured", o.Server, k)
 		}
 		if ck == "Authorization" {
 			s.staticAuth = true
@@ -163,13 +197,19 @@ func (o Options) settings() (*settings, error) {
 		s.oauth = *o.OAuth
 	}
 	if m := s.oauth.ClientMetadataURL; m != "" {
-		mu, err := url.Parse(m)
-		if err != nil || mu.Scheme != "https" || mu.Path == "" || mu.Path == "/" {
-			return nil, fmt.Errorf("remote %s: client metadata URL must be an https URL with a path", o.Server)
+		if err := CheckClientMetadataURL(m); err != nil {
+			return nil, fmt.Errorf("remote %s: %w", o.Server, err)
 		}
 	}
 	if s.HTTPClient == nil {
 		s.HTTPClient = defaultHTTPClient()
+	}
+	s.redactor = o.Redactor
+	if s.redactor == nil {
+		s.redactor, _ = redact.New(nil)
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.LoginTimeout <= 0 {
 		s.LoginTimeout = 5 * time.Minute

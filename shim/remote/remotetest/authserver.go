@@ -154,6 +154,21 @@ func (as *AuthServer) RevokeAllRefresh() {
 	as.refresh = map[string]*grant{}
 }
 
+// ExpireAccessTokens ends the lifetime of every access token issued so far,
+// as if it had passed: the resource server answers them with 401 from now
+// on. Clients still believe them valid, so this exercises a refresh after
+// the server refused a token, without waiting for a clock.
+func (as *AuthServer) ExpireAccessTokens() {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	past := time.Now().Add(-time.Minute)
+	for at, g := range as.access {
+		c := *g // grants are shared with refresh tokens; change a copy
+		c.expiry = past
+		as.access[at] = &c
+	}
+}
+
 // IssueAccessToken mints an access token with the given scopes and the
 // configured lifetime without any flow, for clients that send a
 // pre-issued token (a static Authorization header).

@@ -63,6 +63,9 @@ type MCPServer struct {
 	mu       sync.Mutex
 	requests []Request
 	calls    []string
+
+	streamOpen     chan struct{} // closed when a standalone GET stream is answered
+	streamOpenOnce sync.Once
 }
 
 // A Request is one HTTP request the MCP endpoint (/mcp or /sse) received,
@@ -78,7 +81,7 @@ type Request struct {
 // test's cleanup stops it. opts may be nil.
 func NewMCPServer(t testing.TB, as *AuthServer, opts *MCPOptions) *MCPServer {
 	t.Helper()
-	s := &MCPServer{}
+	s := &MCPServer{streamOpen: make(chan struct{})}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -156,14 +159,39 @@ func (s *MCPServer) Calls() []string {
 	return slices.Clone(s.calls)
 }
 
+// StandaloneStreamOpen is closed once the server has answered a client's
+// standalone GET stream with 200: from then on, messages the server sends
+// outside any request reach that stream.
+func (s *MCPServer) StandaloneStreamOpen() <-chan struct{} { return s.streamOpen }
+
 func (s *MCPServer) record(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone()})
 		s.mu.Unlock()
+		if r.Method == http.MethodGet && r.URL.Path == "/mcp" {
+			w = &streamWatcher{ResponseWriter: w, opened: func() { s.streamOpenOnce.Do(func() { close(s.streamOpen) }) }}
+		}
 		h.ServeHTTP(w, r)
 	})
 }
+
+// streamWatcher reports a GET stream answered with 200. The SDK's handler
+// has registered the stream by the time it writes that status.
+type streamWatcher struct {
+	http.ResponseWriter
+	opened func()
+}
+
+func (w *streamWatcher) WriteHeader(code int) {
+	w.ResponseWriter.WriteHeader(code)
+	if code == http.StatusOK {
+		w.opened()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the Flusher beneath.
+func (w *streamWatcher) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // stepUp answers tools/call with 403 insufficient_scope unless the token
 // carries scope.

@@ -51,7 +51,7 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 	// about when there is no configuration yet.
 	var l *launcher.Launcher
 	if cfg == nil || hasLocal(cfg) {
-		l, err = doctorEngine(ctx, report)
+		l = doctorEngine(ctx, report)
 		if l != nil {
 			defer l.Close()
 		}
@@ -126,16 +126,16 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 // doctorEngine reports the Docker engine: where it is and how it was found
 // (DOCKER_HOST, a context, a well-known socket), or why none answers. A
 // starting engine is not waited for: doctor reports what it sees now.
-func doctorEngine(ctx context.Context, report func(state, what, detail string)) (*launcher.Launcher, error) {
+func doctorEngine(ctx context.Context, report func(state, what, detail string)) *launcher.Launcher {
 	ep, err := launcher.ResolveEndpoint(launcher.HostSystem())
 	if err != nil {
 		report("FAIL", "docker", fmt.Sprintf("%v (fix or remove it, or set DOCKER_HOST)", err))
-		return nil, err
+		return nil
 	}
 	l, err := launcher.New(launcher.Options{Endpoint: &ep, EngineWait: -1})
 	if err != nil {
 		report("FAIL", "docker", err.Error())
-		return nil, err
+		return nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -143,13 +143,13 @@ func doctorEngine(ctx context.Context, report func(state, what, detail string)) 
 	if err != nil {
 		l.Close()
 		report("FAIL", "docker", err.Error())
-		return nil, err
+		return nil
 	}
 	report("ok", "docker", fmt.Sprintf("%s at %s (%s)", info, ep.Host, ep.From()))
 	if note := info.Note(); note != "" {
 		report("note", "docker", note)
 	}
-	return l, nil
+	return l
 }
 
 func doctorResult(failures int) error {

@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 )
@@ -44,8 +45,18 @@ func errorMessage(id []byte, code int, msg string) []byte {
 	if id == nil {
 		id = []byte("null")
 	}
-	b, _ := json.Marshal(errorResponse{JSONRPC: "2.0", ID: id, Error: rpcError{Code: code, Message: msg}})
-	return b
+	// The id goes in as it came: json.Marshal would rewrite "&", "<" and
+	// ">" inside it as \u0026, \u003c and \u003e.
+	var e bytes.Buffer
+	enc := json.NewEncoder(&e)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(rpcError{Code: code, Message: msg})
+	b := make([]byte, 0, len(id)+e.Len()+32)
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = append(b, id...)
+	b = append(b, `,"error":`...)
+	b = append(b, bytes.TrimSuffix(e.Bytes(), []byte("\n"))...)
+	return append(b, '}')
 }
 
 // notification builds a JSON-RPC notification without params.

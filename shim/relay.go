@@ -662,7 +662,7 @@ func filterList(raw, result []byte, listKey, nameKey string, decide func(string)
 // reply sends a message to the host, scrubbed of secrets. A host that
 // cannot be written to ends the session: nothing further could reach it.
 func (r *Relay) reply(host Conn, msg []byte) {
-	if err := host.WriteMessage(r.opts.Redactor.Message(msg)); err != nil {
+	if err := host.WriteMessage(keepHostID(msg, r.opts.Redactor.Message(msg))); err != nil {
 		r.hostFailed(err)
 	}
 }

@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 )
@@ -60,4 +61,23 @@ func logNotification(level, data string) []byte {
 		Params  params `json:"params"`
 	}{"2.0", "notifications/message", params{level, "mcp-sandbox", data}})
 	return b
+}
+
+// keepHostID returns red, the redacted form of the host-bound msg, with the
+// id of a response restored. A response's id is always the host's own bytes
+// (the relay answers with what the host sent), so it tells the host nothing
+// it does not know; scrubbing it would leave the host's request unanswered.
+// The ids of the server's own requests stay scrubbed.
+func keepHostID(msg, red []byte) []byte {
+	if len(red) == len(msg) && (len(msg) == 0 || &red[0] == &msg[0]) {
+		return red // nothing was redacted
+	}
+	if member(msg, "method") != nil {
+		return red
+	}
+	id := member(msg, "id")
+	if id == nil || bytes.Equal(member(red, "id"), id) {
+		return red
+	}
+	return setMember(red, "id", id)
 }

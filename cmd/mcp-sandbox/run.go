@@ -53,6 +53,7 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 	sink.red.Store(sess.red)
 	defer sess.close()
 	log = sess.log
+	logStatsOnSignal(ctx, log)
 
 	audits := &auditLogs{log: log}
 	audit, err := audits.use(sess.cfg)

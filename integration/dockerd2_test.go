@@ -161,7 +161,7 @@ func (e *engine2) crash() {
 	<-e.exited
 	e.killLeftovers()
 	for _, m := range e.mounts() {
-		syscall.Unmount(m, syscall.MNT_DETACH)
+		detachUnmount(m)
 	}
 	os.RemoveAll(filepath.Join(e.dir, "x"))
 }
@@ -195,7 +195,7 @@ func (e *engine2) kill(match func(argv0 string) bool) {
 		}
 		argv0, _, _ := strings.Cut(string(b), "\x00")
 		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil && pid != os.Getpid() && match(argv0) {
-			syscall.Kill(pid, syscall.SIGKILL)
+			killPID(pid)
 		}
 	}
 }

@@ -1,7 +1,7 @@
 # ---- a second Docker engine the tests may stop and start ----
 # Sourced by .ci/run after docker.sh. integration's TestEngineFaults starts a
 # dockerd of its own (own socket, data root, exec root and pid file, no
-# bridge, no firewall rules) and restarts and crashes it under sessions; the
+# bridge of its own, no firewall rules) and restarts and crashes it under sessions; the
 # shared engine is never touched. This checks that it can (dockerd present,
 # running as root) and exports MCP_SANDBOX_REQUIRE_DOCKERD2=1 so that test
 # fails instead of skipping.

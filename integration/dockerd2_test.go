@@ -20,7 +20,7 @@ import (
 
 // engine2 is a Docker engine of the test's own that it may stop and start:
 // a second dockerd on its own socket, data root, exec root (so its own
-// containerd) and pid file, without a bridge or firewall rules. The shared
+// containerd) and pid file, with a bridge of its own and no firewall rules. The shared
 // engine is never touched. It needs dockerd and root; without them the test
 // skips, or fails when MCP_SANDBOX_REQUIRE_DOCKERD2=1 (as in CI).
 type engine2 struct {
@@ -28,6 +28,7 @@ type engine2 struct {
 	dockerd string
 	dir     string
 	sock    string
+	bridge  string // the network interface the engine uses as its default bridge
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	cli     *client.Client
@@ -61,6 +62,18 @@ func needEngine2(t *testing.T) *engine2 {
 		t.Fatal(err)
 	}
 	e := &engine2{t: t, dockerd: path, dir: dir, sock: filepath.Join(dir, "docker.sock")}
+	// A bridge of its own: a dockerd started with --bridge=none deletes the
+	// default docker0 interface, which the shared engine's containers need.
+	e.bridge = fmt.Sprintf("msd2br%d", os.Getpid()%100000)
+	if out, err := exec.Command("ip", "link", "add", e.bridge, "type", "bridge").CombinedOutput(); err != nil {
+		skip("creating a bridge for the second engine: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "link", "del", e.bridge).Run() })
+	for _, args := range [][]string{{"addr", "add", "169.254.213.1/24", "dev", e.bridge}, {"link", "set", e.bridge, "up"}} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
 	cli, err := client.NewClientWithOpts(client.WithHost("unix://"+e.sock), client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +86,13 @@ func needEngine2(t *testing.T) *engine2 {
 		e.stop()
 		e.killLeftovers()
 		cli.Close()
-		os.RemoveAll(dir)
+		// A killed engine leaves its mounts (data root, overlays, netns).
+		for _, m := range e.mounts(dir) {
+			detachUnmount(m)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("removing the second engine's directory: %v", err)
+		}
 	})
 	e.start()
 	return e
@@ -108,7 +127,7 @@ func (e *engine2) start() {
 		"--exec-root", filepath.Join(e.dir, "x"),
 		"--pidfile", filepath.Join(e.dir, "dockerd.pid"),
 		"--config-file", filepath.Join(e.dir, "daemon.json"),
-		"--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false",
+		"--bridge="+e.bridge, "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false",
 		"--shutdown-timeout=2", "--log-level=warn")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -160,20 +179,19 @@ func (e *engine2) crash() {
 	e.cmd.Process.Kill()
 	<-e.exited
 	e.killLeftovers()
-	for _, m := range e.mounts() {
+	for _, m := range e.mounts(filepath.Join(e.dir, "x")) {
 		detachUnmount(m)
 	}
 	os.RemoveAll(filepath.Join(e.dir, "x"))
 }
 
-// mounts lists the mount points under the engine's exec root, deepest
-// first.
-func (e *engine2) mounts() []string {
+// mounts lists the mount points at or under dir, deepest first.
+func (e *engine2) mounts(dir string) []string {
 	b, _ := os.ReadFile("/proc/self/mounts")
 	var out []string
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) > 1 && strings.HasPrefix(f[1], filepath.Join(e.dir, "x")+"/") {
+		if len(f) > 1 && (f[1] == dir || strings.HasPrefix(f[1], dir+"/")) {
 			out = append(out, f[1])
 		}
 	}

@@ -171,14 +171,31 @@ func TestServerExitExplained(t *testing.T) {
 // socket closes and its containers outlive it). Each time the call gets a
 // JSON-RPC error, the host that asked for logs is told, and mcp-sandbox exits
 // non-zero after its cleanup; once the engine is back the next launch sweeps
-// what the engine kept, and a clean session leaves no container. Last, with
-// the engine down, a launch fails with a clear error in bounded time.
+// what the engine kept, and a clean session leaves no container. First of
+// all, with the engine down, a launch fails with a clear error in bounded
+// time.
 func TestEngineFaults(t *testing.T) {
 	d2 := needEngine2(t)
 	e := newEnv(t, "", "")
-	shared := e.docker
-	e.docker = d2.cli // containers() counts on this engine
+	e.docker = d2.cli // containers() and newEnv's last check count on this engine
 	e.extraEnv = append(e.extraEnv, "DOCKER_HOST="+d2.host())
+
+	// Engine down at start: a clear error in bounded time.
+	d2.stop()
+	start := time.Now()
+	h0 := startRawHost(t, e.command("run", "probe", "--config", e.config))
+	h0.send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	code := h0.waitExit(2 * time.Minute)
+	took := time.Since(start)
+	if code == 0 {
+		t.Error("mcp-sandbox exited 0 with the engine down")
+	}
+	log := h0.stderr.String()
+	if !strings.Contains(log, d2.sock) || !strings.Contains(strings.ToLower(log), "docker") {
+		t.Errorf("the error does not say which engine could not be reached:\n%s", log)
+	}
+	t.Logf("engine down at start: exit %d after %v: %s", code, took.Round(time.Millisecond), lastLine(log))
+	d2.start()
 
 	for _, fault := range []struct {
 		name string
@@ -234,22 +251,6 @@ func TestEngineFaults(t *testing.T) {
 		}
 	}
 
-	// Engine down at start.
-	e.docker = shared // for newEnv's cleanup check, which runs after the engine stopped
-	d2.stop()
-	start := time.Now()
-	h3 := startRawHost(t, e.command("run", "probe", "--config", e.config))
-	h3.send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
-	code := h3.waitExit(2 * time.Minute)
-	took := time.Since(start)
-	if code == 0 {
-		t.Error("mcp-sandbox exited 0 with the engine down")
-	}
-	log := h3.stderr.String()
-	if !strings.Contains(log, d2.sock) || !strings.Contains(strings.ToLower(log), "docker") {
-		t.Errorf("the error does not say which engine could not be reached:\n%s", log)
-	}
-	t.Logf("engine down at start: exit %d after %v: %s", code, took.Round(time.Millisecond), lastLine(log))
 }
 
 func lastLine(s string) string {

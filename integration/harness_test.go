@@ -337,7 +337,7 @@ func (e *env) waitNoContainers(within time.Duration) []container.Summary {
 
 func (e *env) assertNoContainers() {
 	if left := e.waitNoContainers(20 * time.Second); len(left) > 0 {
-		e.t.Errorf("%d container(s) left behind: %v", len(left), left[0].Names)
+		e.t.Errorf("%d container(s) left behind: %v (%s, launcher pid %s, test pid %d)", len(left), left[0].Names, left[0].State, left[0].Labels["dev.mcp-sandbox.pid"], os.Getpid())
 		ctx := context.Background()
 		for _, c := range left {
 			e.docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})

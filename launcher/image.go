@@ -18,13 +18,56 @@ import (
 	"github.com/docker/docker/api/types/image"
 )
 
+// Prepare makes spec's image present ahead of a Start, so that the first
+// Start (from a host waiting for its initialize answer) does not wait for a
+// build or a pull: it builds the image from the build context, or pulls it,
+// when it is missing. With spec.Rebuild it builds again, or pulls again, even
+// when the image is present. Progress goes to Options.Progress. It reports
+// whether it built or pulled; false means the image was there already.
+func (l *Launcher) Prepare(ctx context.Context, spec Spec) (provided bool, err error) {
+	spec, err = spec.normalize()
+	if err != nil {
+		return false, err
+	}
+	if err := l.ready(ctx); err != nil {
+		return false, fmt.Errorf("prepare %s: %w", spec.Name, err)
+	}
+	if !spec.Rebuild {
+		present, err := l.ImagePresent(ctx, spec.Image)
+		if err != nil {
+			return false, fmt.Errorf("prepare %s: image %s: %w", spec.Name, spec.Image, err)
+		}
+		if present {
+			return false, nil
+		}
+	}
+	if err := l.provideImage(ctx, spec); err != nil {
+		return false, fmt.Errorf("prepare %s: %w", spec.Name, err)
+	}
+	return true, nil
+}
+
 // provideImage makes spec.Image present: it builds it from the build context
-// if there is one, and pulls it otherwise.
+// if there is one, and pulls it otherwise. It is the one place that decides
+// how a server's image comes to be; Start and Prepare both go through it.
 func (l *Launcher) provideImage(ctx context.Context, spec Spec) error {
 	if spec.BuildContext != "" {
 		return l.build(ctx, spec)
 	}
 	return l.pull(ctx, spec.Image)
+}
+
+// provideImageForStart is provideImage on Start's path, with one log line
+// saying what it does: a host waits for the server meanwhile, and whoever
+// reads its log should know why the start is slow.
+func (l *Launcher) provideImageForStart(ctx context.Context, spec Spec, why string) error {
+	ev := l.log.Info().Str("server", spec.Name).Str("image", spec.Image)
+	if spec.BuildContext != "" {
+		ev.Str("context", spec.BuildContext).Msgf("%s: building it before the server can start (mcp-sandbox prepare does this ahead of time)", why)
+	} else {
+		ev.Msgf("%s: pulling it before the server can start (mcp-sandbox prepare does this ahead of time)", why)
+	}
+	return l.provideImage(ctx, spec)
 }
 
 // pull pulls ref, writing progress lines to l.progress.

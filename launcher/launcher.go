@@ -240,8 +240,9 @@ type Spec struct {
 	BuildContext string
 	// Dockerfile is relative to BuildContext; empty means "Dockerfile".
 	Dockerfile string
-	// Rebuild builds the image even when it is present (the engine's build
-	// cache still applies).
+	// Rebuild makes Start build the image even when it is present (the
+	// engine's build cache still applies). Prepare also pulls an image
+	// without a build context again.
 	Rebuild bool
 	// Args is the container command, appended after the image's entrypoint.
 	// Nil keeps the image's default command.
@@ -431,7 +432,7 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 	}
 
 	if spec.BuildContext != "" && spec.Rebuild {
-		if err := l.build(ctx, spec); err != nil {
+		if err := l.provideImageForStart(ctx, spec, "rebuild requested for image "+spec.Image); err != nil {
 			return nil, err
 		}
 	}
@@ -568,7 +569,7 @@ func (l *Launcher) create(ctx context.Context, spec Spec, cfg *container.Config,
 		}
 		return "", fmt.Errorf("container create: %w", err)
 	}
-	if err := l.provideImage(ctx, spec); err != nil {
+	if err := l.provideImageForStart(ctx, spec, "image "+spec.Image+" is not here"); err != nil {
 		return "", fmt.Errorf("%w (the engine answered the create with: %v)", err, createErr)
 	}
 	resp, err = l.api.ContainerCreate(ctx, cfg, hc, nil, nil, name)

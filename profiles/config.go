@@ -216,12 +216,17 @@ type Profile struct {
 	Tools     Rules
 	Prompts   Rules
 	Resources Rules
+	// Guard holds approve, pin and server→host request settings; see
+	// guard.go.
+	Guard
 }
 
-// Rules are the allow and deny glob lists of one kind.
+// Rules are the allow and deny glob lists of one kind. Approve is for
+// tools only: calls of matching tools wait for a person's answer.
 type Rules struct {
-	Allow []string
-	Deny  []string
+	Allow   []string
+	Deny    []string
+	Approve []string
 }
 
 // rules returns the lists for kind.

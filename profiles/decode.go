@@ -604,8 +604,10 @@ func (d *decoder) profile(p []string, name string, t map[string]any) *Profile {
 			pr.Prompts = d.rules(kp, v, Prompts)
 		case "resources":
 			pr.Resources = d.rules(kp, v, Resources)
+		case "approval_timeout", "pin", "requests":
+			d.guard(kp, k, v, &pr.Guard)
 		default:
-			d.unknown(kp, fmt.Sprintf("[profiles.%s] (want extends, tools, prompts, resources)", name))
+			d.unknown(kp, fmt.Sprintf("[profiles.%s] (want extends, tools, prompts, resources, approval_timeout, pin, requests)", name))
 		}
 	}
 	return pr
@@ -625,8 +627,18 @@ func (d *decoder) rules(p []string, v any, kind Kind) Rules {
 			dst = &r.Allow
 		case "deny":
 			dst = &r.Deny
+		case "approve":
+			if kind != Tools {
+				d.unknown(kp, fmt.Sprintf("%s rules (want allow, deny; approve is for tools)", kindKeys[kind]))
+				continue
+			}
+			dst = &r.Approve
 		default:
-			d.unknown(kp, fmt.Sprintf("%s rules (want allow, deny)", kindKeys[kind]))
+			want := "allow, deny"
+			if kind == Tools {
+				want = "allow, deny, approve"
+			}
+			d.unknown(kp, fmt.Sprintf("%s rules (want %s)", kindKeys[kind], want))
 			continue
 		}
 		list, _ := d.strs(kp, t[k])

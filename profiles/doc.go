@@ -24,6 +24,13 @@
 // variable is an error, and relative paths are relative to the directory of
 // the config file. audit.path = "off" disables the audit log.
 //
+// Mounts that hand the server the machine or the user's credentials (the
+// container engine's socket, /, the home directory, credential directories,
+// mcp-sandbox's own directories, or a parent of any of them) are errors
+// unless the sandbox sets allow_dangerous_mounts = true; then they are kept
+// as warnings in [Sandbox.DangerousMounts]. The check resolves symbolic links
+// and reads nothing but file metadata (danger.go).
+//
 // # Matching
 //
 // A profile has allow and deny lists of glob patterns for tools, prompts

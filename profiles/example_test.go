@@ -46,5 +46,5 @@ tools.alow = ["*"]
 	fmt.Println(err)
 	// Output:
 	// mcp-sandbox.toml:5:11: invalid network "host" (want none or bridge)
-	// mcp-sandbox.toml:7:7: unknown key "alow" in tools rules (want allow, deny)
+	// mcp-sandbox.toml:7:7: unknown key "alow" in tools rules (want allow, deny, approve)
 }

@@ -48,11 +48,15 @@ type Policy struct {
 	name    string
 	extends []string // ancestors, nearest first
 	kinds   [3]kindRules
+	guard   Guard // resolved: every pointer set
+	// guardWritten names the requests.KEY a profile of the chain set.
+	guardWritten map[string]bool
 }
 
 type kindRules struct {
-	allow []rule
-	deny  []rule
+	allow   []rule
+	deny    []rule
+	approve []rule // tools only
 }
 
 // rule is one compiled pattern.
@@ -97,6 +101,7 @@ func (c *Config) ProfilePolicy(name string) (*Policy, error) {
 		cur = pr.Extends
 	}
 	p := &Policy{name: name}
+	p.guard, p.guardWritten = resolveGuard(chain)
 	for _, pr := range chain[1:] {
 		p.extends = append(p.extends, pr.Name)
 	}
@@ -111,6 +116,11 @@ func (c *Config) ProfilePolicy(name string) (*Policy, error) {
 			}
 			if kr.deny, err = addRules(kr.deny, r.Deny, pr.Name, k, true); err != nil {
 				return nil, fmt.Errorf("profile %q: %s.deny: %w", pr.Name, k, err)
+			}
+			// approve is folded as deny is: it must catch every spelling
+			// a server could read as the same name.
+			if kr.approve, err = addRules(kr.approve, r.Approve, pr.Name, k, true); err != nil {
+				return nil, fmt.Errorf("profile %q: %s.approve: %w", pr.Name, k, err)
 			}
 		}
 	}
@@ -178,7 +188,14 @@ func (p *Policy) Resource(uri string) Decision {
 }
 
 // Decide is Tool, Prompt or Resource by kind.
-func (p *Policy) Decide(k Kind, name string) Decision { return p.decide(k, name) }
+func (p *Policy) Decide(k Kind, name string) Decision {
+	if k == Resources {
+		// URIs are matched in canonical form, and path-ambiguous ones
+		// are hidden: the same rules as Resource, whoever asks.
+		return p.Resource(name)
+	}
+	return p.decide(k, name)
+}
 
 func (p *Policy) decide(k Kind, name string) Decision {
 	if p == nil {
@@ -224,6 +241,10 @@ func (p *Policy) ruleText(k Kind, list string, r rule) string {
 func (p *Policy) Equal(k Kind, q *Policy) bool {
 	pa, pd := p.patterns(k)
 	qa, qd := q.patterns(k)
+	// Pinning hides tools, so turning it on or off changes the list.
+	if k == Tools && p.Pin() != q.Pin() {
+		return false
+	}
 	return slices.Equal(pa, qa) && slices.Equal(pd, qd)
 }
 
@@ -268,6 +289,9 @@ func (p *Policy) Describe() string {
 		if len(kr.deny) > 0 {
 			parts = append(parts, "deny "+quoteRules(kr.deny))
 		}
+		if len(kr.approve) > 0 {
+			parts = append(parts, "ask before "+quoteRules(kr.approve))
+		}
 		switch {
 		case len(parts) == 0:
 			parts = []string{"everything (no rules)"}
@@ -276,6 +300,7 @@ func (p *Policy) Describe() string {
 		}
 		fmt.Fprintf(&b, "  %-10s %s\n", k.String()+":", strings.Join(parts, "; "))
 	}
+	b.WriteString(p.describeGuard())
 	return b.String()
 }
 

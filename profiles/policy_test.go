@@ -222,6 +222,7 @@ func TestPolicyDescribe(t *testing.T) {
   tools:     allow "get_*", "list_*", "delete_everything"; deny "*delete*", "get_secret"
   prompts:   allow "p"
   resources: everything (no rules)
+  guard:     server requests: sampling refused, elicitation allowed, roots allowed
 `
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Describe mismatch (-want +got):\n%s", diff)

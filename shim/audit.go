@@ -29,6 +29,9 @@ type AuditRecord struct {
 	ArgumentsSHA256 string          `json:"arguments_sha256,omitempty"`
 	Arguments       json.RawMessage `json:"arguments,omitempty"`
 	Error           string          `json:"error,omitempty"`
+	// Approval is the question a held call put to a person and its
+	// answer; nil when none was needed.
+	Approval *ApprovalRecord `json:"approval,omitempty"`
 }
 
 // MaxAuditQueue is how many records an [Auditor] holds in memory while its

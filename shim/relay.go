@@ -46,6 +46,16 @@ type Options struct {
 	// DrainTimeout bounds how long answers still in flight are awaited after
 	// the host hangs up. Zero means 2 seconds.
 	DrainTimeout time.Duration
+	// Approver asks a person about a call the profile holds when the host
+	// cannot (no elicitation); nil refuses such calls at once.
+	Approver Approver
+	// Roots, when not nil, are the server's mounts: roots/list answers are
+	// cut down to them and rewritten to container paths. Nil passes roots
+	// through (a remote server).
+	Roots []Mount
+	// Pins stores tool definitions for profiles with pin = true; nil
+	// disables pinning.
+	Pins PinStore
 }
 
 // Settings are what may change while a relay runs. They are swapped together
@@ -84,6 +94,8 @@ type Relay struct {
 	breakOnce   sync.Once
 	drained     chan struct{} // closed when no request is pending after hostDone
 	closeDrain  sync.Once
+
+	g guardState // approvals, pins, policed server requests
 }
 
 // call is a host request on its way to the server.
@@ -96,6 +108,8 @@ type call struct {
 	set    *Settings // in force when the request arrived
 	policy string
 	rule   string
+	// approval is the question and answer of a held call.
+	approval *ApprovalRecord
 }
 
 // New returns a Relay configured by opts.
@@ -112,6 +126,7 @@ func New(opts Options) *Relay {
 		hostDone:   make(chan struct{}),
 		hostBroken: make(chan error, 1),
 		drained:    make(chan struct{}),
+		g:          newGuardState(),
 	}
 	r.settings.Store(&Settings{Policy: opts.Policy, AuditArguments: opts.AuditArguments, Audit: opts.Audit})
 	return r
@@ -323,14 +338,21 @@ func (r *Relay) handleHostMessage(host, upstream Conn, raw []byte) {
 			r.log.Info().Str("method", m.method).Msg("dropped a notification for a method the profile governs")
 			return
 		}
+		if m.method == "notifications/cancelled" && r.withdraw(m) {
+			return
+		}
 		r.forward(host, upstream, m, nil)
 		if m.method == "notifications/initialized" {
 			r.markInitialized(host)
 		}
 	default:
 		// Responses to the server's own requests (sampling, roots,
-		// elicitation, ping) and anything else go through untouched.
-		r.forward(host, upstream, m, nil)
+		// elicitation, ping) and anything else go through untouched, but
+		// for answers to the relay's own questions and roots.
+		if r.ownResponse(m) {
+			return
+		}
+		r.forward(host, upstream, r.hostAnswer(m), nil)
 	}
 }
 
@@ -361,6 +383,9 @@ func (r *Relay) hostRequest(host, upstream Conn, m *message) {
 			c.args = member(m.params, "arguments")
 		}
 		d := pol.Decide(kind, target)
+		if m.method == "tools/call" {
+			d = r.pinnedTool(pol, target)
+		}
 		c.rule = d.Rule
 		if !d.Allowed {
 			r.reply(host, errorMessage(m.id, codeInvalidParams, fmt.Sprintf("%s %q is not available: blocked by profile %q (%s)", pm.noun, target, pol.Name(), d.Rule)))
@@ -384,6 +409,9 @@ func (r *Relay) hostRequest(host, upstream Conn, m *message) {
 		// indistinguishable, and the second must not inherit the first's
 		// treatment.
 		r.reply(host, errorMessage(m.id, codeInvalidRequest, "Invalid Request: id "+string(m.id)+" is already used by a request in flight"))
+		return
+	}
+	if m.method == "tools/call" && r.holdForApproval(host, upstream, m, c, pol) {
 		return
 	}
 	r.forward(host, upstream, m, c)
@@ -448,6 +476,7 @@ func (r *Relay) forward(host, upstream Conn, m *message, c *call) {
 // initializeRequest clamps a protocolVersion newer than the relay understands
 // and remembers who the host is.
 func (r *Relay) initializeRequest(m *message) []byte {
+	r.noteHostCapabilities(m.params)
 	if info := member(m.params, "clientInfo"); info != nil {
 		name, _ := stringMember(info, "name")
 		version, _ := stringMember(info, "version")
@@ -501,14 +530,14 @@ func (r *Relay) fromUpstream(host, upstream Conn) error {
 			continue
 		}
 		if isBatch(raw) {
-			eachElement(raw, func(elem []byte) { r.handleUpstream(host, elem) })
+			eachElement(raw, func(elem []byte) { r.handleUpstream(host, upstream, elem) })
 			continue
 		}
-		r.handleUpstream(host, raw)
+		r.handleUpstream(host, upstream, raw)
 	}
 }
 
-func (r *Relay) handleUpstream(host Conn, raw []byte) {
+func (r *Relay) handleUpstream(host, upstream Conn, raw []byte) {
 	m, err := parseMessage(raw)
 	if err != nil {
 		r.log.Warn().Err(err).Msg("server sent a message that is not JSON-RPC; dropped")
@@ -549,7 +578,14 @@ func (r *Relay) handleUpstream(host Conn, raw []byte) {
 			// bytes it sent.
 			out = setMember(out, "id", c.id)
 		}
+	case m.isRequest():
+		if !r.serverRequest(upstream, m) {
+			return
+		}
 	case m.isNotification():
+		if m.method == "notifications/tools/list_changed" {
+			r.toolsChanged(upstream)
+		}
 		if m.method == "notifications/resources/updated" {
 			uri, ok := stringMember(m.params, "uri")
 			if !ok || !r.Policy().Resource(uri).Allowed {
@@ -579,7 +615,11 @@ func (r *Relay) response(m *message, c *call) []byte {
 		// The policy in force now, not when the request passed: a list in
 		// flight during a reload gets the new one.
 		pol := r.Policy()
-		return filterList(m.raw, m.result, lm.listKey, lm.nameKey, func(name string) profiles.Decision { return pol.Decide(lm.kind, name) })
+		out := filterList(m.raw, m.result, lm.listKey, lm.nameKey, func(name string) profiles.Decision { return pol.Decide(lm.kind, name) })
+		if c.method == "tools/list" {
+			out = r.pinList(pol, out)
+		}
+		return out
 	}
 	switch c.method {
 	case "initialize":
@@ -738,6 +778,7 @@ func (r *Relay) audit(c *call, decision string, size int, errMsg string) {
 		DurationMS:  float64(time.Since(c.start).Microseconds()) / 1000,
 		ResultBytes: size,
 		Error:       red.String(errMsg),
+		Approval:    c.approval,
 	}
 	r.mu.Lock()
 	rec.Client = r.client

@@ -18,8 +18,32 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/mcp-sandbox/mcp-sandbox/profiles"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/pins"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/redact"
 )
+
+// fakeApprover answers questions from a list: allow, deny or cannot.
+type fakeApprover struct {
+	mu      sync.Mutex
+	answers []string
+}
+
+func (f *fakeApprover) Ask(ctx context.Context, q Question) (Answer, error) {
+	f.mu.Lock()
+	a := "cannot"
+	if len(f.answers) > 0 {
+		a, f.answers = f.answers[0], f.answers[1:]
+	}
+	f.mu.Unlock()
+	switch a {
+	case "allow", "deny":
+		return Answer{Allow: a == "allow", Answer: a, Channel: "test page"}, nil
+	case "wait":
+		<-ctx.Done()
+		return Answer{Channel: "test page"}, ctx.Err()
+	}
+	return Answer{}, fmt.Errorf("%w: no browser in this test", ErrCannotAsk)
+}
 
 var update = flag.Bool("update", false, "rewrite the expectations in testdata/*.txtar with what the relay does")
 
@@ -193,7 +217,21 @@ func runTranscript(t *testing.T, file string) {
 			t.Fatal(err)
 		}
 	}
-	h := startRelay(t, Options{Server: "s", Policy: pol, Redactor: red})
+	opts := Options{Server: "s", Policy: pol, Redactor: red}
+	if data, ok := sections["roots"]; ok {
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			src, dst, _ := strings.Cut(line, ":")
+			opts.Roots = append(opts.Roots, Mount{Source: src, Target: dst})
+		}
+	}
+	if data, ok := sections["approver"]; ok {
+		opts.Approver = &fakeApprover{answers: strings.Fields(string(data))}
+	}
+	if _, ok := sections["pins"]; ok {
+		opts.Pins = &pins.Store{Dir: t.TempDir()}
+	}
+	h := startRelay(t, opts)
+	h.relay.g.idPrefix = "mcp-sandbox-test-"
 
 	script, ok := sections["transcript"]
 	if !ok {

@@ -45,6 +45,8 @@ func commands() []command {
 	return []command{
 		{"run", "NAME", "run server NAME for an MCP host, relaying MCP on stdin/stdout", cmdRun},
 		{"tools", "NAME", "start server NAME and list its tools, marked allowed or hidden by its profile", cmdTools},
+		{"trust", "NAME", "show how server NAME's tools differ from their pinned definitions and trust them", cmdTrust},
+		{"prepare", "[NAME...]", "build or pull the servers' images ahead of time (all servers when none is named)", cmdPrepare},
 		{"check", "", "validate the configuration and show each server's sandbox and policy", cmdCheck},
 		{"secret", "set|rm|list [NAME]", "manage secrets in the OS keychain", cmdSecret},
 		{"login", "NAME", "log in to remote server NAME now (OAuth in the browser)", cmdLogin},

@@ -191,9 +191,9 @@ func doctorImage(ctx context.Context, report func(state, what, detail string), w
 	case present:
 		report("ok", what, "image "+image+" present")
 	case srv.Build != "":
-		report("note", what, fmt.Sprintf("image %s will be built from %s on first run", image, srv.Build))
+		report("note", what, fmt.Sprintf("image %s is missing: the first run builds it from %s while the host waits; build it now with mcp-sandbox prepare %s", image, srv.Build, srv.Name))
 	default:
-		report("note", what, fmt.Sprintf("image %s is not here yet and will be pulled on first run", image))
+		report("note", what, fmt.Sprintf("image %s is missing: the first run pulls it while the host waits; pull it now with mcp-sandbox prepare %s", image, srv.Name))
 	}
 }
 

@@ -571,9 +571,9 @@ func serviceOf(cfg *profiles.Config) string {
 	return cfg.KeychainService
 }
 
-// prepareServer makes a local server ready to start, so the host's next
-// start does not wait: its image must be present (built or pulled). Remote
-// servers need nothing.
+// prepareServer makes a local server ready to start, as `prepare` does:
+// its image is built or pulled when missing, so the host's next start does
+// not wait. Remote servers need nothing.
 func prepareServer(ctx context.Context, s Streams, cfg *profiles.Config, name string) error {
 	srv, err := cfg.Server(name)
 	if err != nil {
@@ -587,18 +587,9 @@ func prepareServer(ctx context.Context, s Streams, cfg *profiles.Config, name st
 		return err
 	}
 	defer l.Close()
-	image := srv.Image
-	if image == "" {
-		image = launcher.DefaultImage(srv.Name)
-	}
-	present, err := l.ImagePresent(ctx, image)
-	if err != nil {
-		return err
-	}
-	if !present && srv.Build == "" {
-		return fmt.Errorf("image %s is not present here; pull or build it, then import again", image)
-	}
-	return nil
+	// Secrets do not go into images: an empty set is enough here.
+	_, err = l.Prepare(ctx, containerSpec(srv, &keychain.Resolved{}, false))
+	return err
 }
 
 // terminalAsk asks yes/no questions on the terminal.

@@ -66,6 +66,11 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 			log.Error().Err(err).Msg("audit log")
 		}
 	}()
+	guard, err := guardOptions(s, log, sess)
+	if err != nil {
+		return err
+	}
+	defer guard.close()
 	relay := shim.New(shim.Options{
 		Server:         name,
 		Logger:         log,
@@ -73,6 +78,9 @@ func cmdRun(ctx context.Context, s Streams, args []string) error {
 		Redactor:       sess.red,
 		Audit:          audit,
 		AuditArguments: sess.srv.AuditArguments,
+		Approver:       guard.page,
+		Roots:          guard.roots,
+		Pins:           guard.pins,
 	})
 
 	if !noWatch {

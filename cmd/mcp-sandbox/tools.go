@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -17,7 +21,7 @@ import (
 	"github.com/mcp-sandbox/mcp-sandbox/shim"
 )
 
-func cmdTools(ctx context.Context, s Streams, args []string) error {
+func cmdTools(ctx context.Context, s Streams, args []string) (err error) {
 	var profile string
 	var asJSON, rebuild bool
 	var timeout time.Duration
@@ -35,18 +39,30 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 		return err
 	}
 	defer closeLog()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	// Ctrl-C or SIGTERM cancels whatever is under way; the deferred
+	// teardown below still removes the container.
+	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sigCtx, timeout)
 	defer cancel()
+	defer func() {
+		if err != nil && sigCtx.Err() != nil {
+			err = errors.New("interrupted")
+		}
+	}()
 
 	sess, err := openSession(ctx, s, log, cf.config, name, sessionOptions{profile: profile, rebuild: rebuild, interactive: s.InTTY})
 	if err != nil {
 		return err
 	}
 	sink.red.Store(sess.red)
+	// Deferred calls run last first: the SDK client detaches, then the
+	// session tears the server down.
 	defer sess.close()
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-sandbox-tools", Version: version}, nil)
-	cs, err := client.Connect(ctx, &connTransport{conn: sess.upstream}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
+	raw := &rawTools{}
+	cs, err := client.Connect(ctx, &connTransport{conn: sess.upstream, capture: raw.capture}, &mcp.ClientSessionOptions{ProtocolVersion: shim.LatestProtocolVersion})
 	if err != nil {
 		return upstreamFailed(fmt.Errorf("initialize %s: %w", name, err))
 	}
@@ -57,18 +73,30 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 		Description string `json:"description"`
 		Allowed     bool   `json:"allowed"`
 		Rule        string `json:"rule"`
+		Pin         string `json:"pin,omitempty"`
 	}
 	var rows []row
+	var pinned map[string]string
+	if sess.policy.Pin() {
+		if pinned, err = loadPins(name); err != nil {
+			return err
+		}
+	}
 	for tool, err := range cs.Tools(ctx, nil) {
 		if err != nil {
 			return upstreamFailed(fmt.Errorf("tools/list: %w", err))
 		}
 		d := sess.policy.Tool(tool.Name)
+		pin := ""
+		if sess.policy.Pin() {
+			pin = pinState(pinned, tool.Name, raw.defs[tool.Name])
+		}
 		rows = append(rows, row{
 			Name:        sess.red.String(tool.Name),
 			Description: sess.red.String(firstLine(tool.Description)),
 			Allowed:     d.Allowed,
 			Rule:        d.Rule,
+			Pin:         pin,
 		})
 	}
 	if asJSON {
@@ -91,11 +119,19 @@ func cmdTools(ctx context.Context, s Streams, args []string) error {
 	}
 	fmt.Fprintln(s.Out)
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOOL\tSTATUS\tRULE\tDESCRIPTION")
+	if sess.policy.Pin() {
+		fmt.Fprintln(tw, "TOOL\tSTATUS\tPIN\tRULE\tDESCRIPTION")
+	} else {
+		fmt.Fprintln(tw, "TOOL\tSTATUS\tRULE\tDESCRIPTION")
+	}
 	for _, r := range rows {
 		status := "allowed"
 		if !r.Allowed {
 			status = "hidden"
+		}
+		if sess.policy.Pin() {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, status, r.Pin, r.Rule, r.Description)
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, status, r.Rule, r.Description)
 	}
@@ -114,14 +150,17 @@ func firstLine(s string) string {
 	return s
 }
 
-// connTransport lets the SDK's client speak over a relay Conn.
-type connTransport struct{ conn shim.Conn }
+// connTransport lets the SDK's client speak over a relay Conn. The session
+// that opened the Conn owns it: closing the SDK side only detaches from it.
+type connTransport struct {
+	conn shim.Conn
+	// capture, when set, sees every raw message from the server.
+	capture func([]byte)
+}
 
-// Connect starts the one goroutine that reads the Conn; it ends when the
-// Conn does (the session closes it).
 func (t *connTransport) Connect(context.Context) (mcp.Connection, error) {
-	c := &sdkConn{conn: t.conn, msgs: make(chan readResult, 1), done: make(chan struct{})}
-	go c.readLoop()
+	c := &sdkConn{conn: t.conn, capture: t.capture, msgs: make(chan readResult), closed: make(chan struct{})}
+	go c.pump()
 	return c, nil
 }
 
@@ -130,25 +169,32 @@ type readResult struct {
 	err error
 }
 
+// sdkConn is the SDK's view of a Conn. One goroutine reads the Conn for as
+// long as it delivers messages; Read takes them from it, so a Read given up
+// (its context cancelled, or Close called) leaves no goroutine behind, and
+// Close interrupts a pending Read at once. Without that the SDK's Close,
+// which waits for its reader to return, would wait for the server's stdout
+// to end, which happens only when the session tears the server down, after
+// the SDK's Close: a deadlock.
 type sdkConn struct {
 	conn      shim.Conn
+	capture   func([]byte)
 	msgs      chan readResult
-	done      chan struct{} // closed by Close: nobody reads any more
+	closed    chan struct{}
 	closeOnce sync.Once
 }
 
-// readLoop hands each message to Read in order, so that a Read given up on
-// (its ctx done) loses nothing: the next Read gets the message.
-func (c *sdkConn) readLoop() {
+// pump reads messages until the Conn ends or the sdkConn is closed. It ends
+// at the latest when the session closes the Conn.
+func (c *sdkConn) pump() {
 	for {
 		b, err := c.conn.ReadMessage()
 		select {
 		case c.msgs <- readResult{b, err}:
-		case <-c.done:
+		case <-c.closed:
 			return
 		}
 		if err != nil {
-			close(c.msgs)
 			return
 		}
 	}
@@ -158,18 +204,25 @@ func (c *sdkConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	case r, ok := <-c.msgs:
-		if !ok {
-			return nil, io.EOF
-		}
+	case <-c.closed:
+		return nil, io.EOF
+	case r := <-c.msgs:
 		if r.err != nil {
 			return nil, r.err
+		}
+		if c.capture != nil {
+			c.capture(r.b)
 		}
 		return jsonrpc.DecodeMessage(r.b)
 	}
 }
 
 func (c *sdkConn) Write(_ context.Context, msg jsonrpc.Message) error {
+	select {
+	case <-c.closed:
+		return mcp.ErrConnectionClosed
+	default:
+	}
 	b, err := jsonrpc.EncodeMessage(msg)
 	if err != nil {
 		return err
@@ -177,9 +230,10 @@ func (c *sdkConn) Write(_ context.Context, msg jsonrpc.Message) error {
 	return c.conn.WriteMessage(b)
 }
 
-// Close stops handing out messages; the session owns the Conn itself.
+// Close detaches from the Conn and ends a pending Read; the session closes
+// the Conn itself.
 func (c *sdkConn) Close() error {
-	c.closeOnce.Do(func() { close(c.done) })
+	c.closeOnce.Do(func() { close(c.closed) })
 	return nil
 }
 

@@ -138,6 +138,7 @@ func newServer(opts *options) *mcp.Server {
 	p.addSystemTools(srv)
 	p.addLimitTools(srv)
 	p.addProtocolTools(srv)
+	p.addGuardTools(srv)
 	p.addPromptsAndResources(srv)
 	return srv
 }

@@ -146,8 +146,8 @@ func TestListTools(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{
-		"alloc", "bytes", "calls", "crash", "delete_file", "dial", "echo", "env", "env_hash", "fetch", "fork", "get_time",
-		"identity", "list_dir", "network", "notify", "read_env", "read_file", "sleep", "write_file",
+		"alloc", "bytes", "calls", "crash", "delete_file", "described", "dial", "echo", "env", "env_hash", "fetch", "fork", "get_time",
+		"identity", "list_dir", "network", "notify", "read_env", "read_file", "redescribe", "roots", "sample", "sleep", "write_file",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("tool names (-want +got):\n%s", diff)

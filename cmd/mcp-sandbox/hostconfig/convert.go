@@ -118,6 +118,12 @@ func Convert(e Entry, o ConvertOptions) (*Conversion, error) {
 	tool := strings.ToLower(filepath.Base(filepath.ToSlash(strings.ReplaceAll(e.Command, `\`, "/"))))
 	tool = strings.TrimSuffix(strings.TrimSuffix(tool, ".exe"), ".cmd")
 	args := e.Args
+	if tool == "cmd" && len(args) >= 2 && strings.EqualFold(args[0], "/c") {
+		// Windows hosts often start npx through "cmd /c".
+		inner := e
+		inner.Command, inner.Args = args[1], args[2:]
+		return Convert(inner, o)
+	}
 	var err error
 	switch {
 	case tool == "npx":

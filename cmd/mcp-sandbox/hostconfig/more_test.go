@@ -179,6 +179,7 @@ func TestConvert(t *testing.T) {
 		{name: "npx scoped version", e: Entry{Command: "npx", Args: []string{"-y", "@scope/srv@1.2.3", "--root=/data", "~/notes", "/missing"}},
 			want: Server{Package: "npm:@scope/srv@1.2.3", Args: []string{"--root=/data", "/home/u/notes", "/missing"}, Mounts: []string{"/data:/data:ro", "/home/u/notes:/home/u/notes:ro"}}},
 		{name: "npx windows path", e: Entry{Command: `C:\Program Files\nodejs\npx.cmd`, Args: []string{"srv"}}, want: Server{Package: "npm:srv"}},
+		{name: "cmd /c npx", e: Entry{Command: "cmd", Args: []string{"/c", "npx", "-y", "srv@2"}}, want: Server{Package: "npm:srv@2"}},
 		{name: "npx unknown option", e: Entry{Command: "npx", Args: []string{"--package=x", "y"}}, reason: `npx option "--package=x" is not supported`},
 		{name: "npx path package", e: Entry{Command: "npx", Args: []string{"./local"}}, reason: "not a registry package name"},
 		{name: "uv tool run", e: Entry{Command: "uv", Args: []string{"tool", "run", "mcp-server-git@2.0"}}, want: Server{Package: "pypi:mcp-server-git==2.0"}},

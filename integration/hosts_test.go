@@ -14,6 +14,7 @@ import (
 
 	"github.com/tailscale/hujson"
 
+	"github.com/mcp-sandbox/mcp-sandbox/integration/testimages"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/keychain"
 )
 
@@ -36,7 +37,10 @@ func newHostWorld(t *testing.T) *hostWorld {
 	w := &hostWorld{home: home, service: e.service, config: filepath.Join(home, ".config", "mcp-sandbox", "mcp-sandbox.toml")}
 	w.env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "MCP_SANDBOX_CONFIG=", "MCP_SANDBOX_KEYCHAIN_SERVICE=")
 	os.MkdirAll(filepath.Dir(w.config), 0o700)
-	if err := os.WriteFile(w.config, []byte(fmt.Sprintf("# my sandboxed servers\nkeychain_service = %q # this test's own\n", e.service)), 0o600); err != nil {
+	// npx entries become package servers, built on the local node base
+	// (no image registry here) with this machine's CA bundle.
+	packages := fmt.Sprintf("[packages]\nnode_image = %q\nca_file = %q\nbuild_network = \"host\"\n", needNodeBase(t, e.docker), testimages.CABundle)
+	if err := os.WriteFile(w.config, []byte(fmt.Sprintf("# my sandboxed servers\nkeychain_service = %q # this test's own\n", e.service)+packages), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return w

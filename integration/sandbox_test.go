@@ -167,8 +167,8 @@ func TestTeardown(t *testing.T) {
 	needDocker(t)
 	ran, want := 0, 0
 	run := func(name string, f func(t *testing.T)) {
-		want++
 		t.Run(name, func(t *testing.T) {
+			want++ // a case -run filters out is not counted
 			f(t)
 			ran++ // not reached when f skipped or stopped the test
 		})
@@ -232,8 +232,12 @@ func TestTeardown(t *testing.T) {
 		s.call(t, "echo", map[string]any{"text": "x"})
 		s.cmd.Process.Kill()
 		waitExit(t, s.cmd, 30*time.Second)
-		if n := len(e.containers()); n != 1 {
-			t.Fatalf("after SIGKILL: %d containers, want the orphan still there (1)", n)
+		if cs := e.containers(); len(cs) != 1 {
+			var names []string
+			for _, c := range cs {
+				names = append(names, fmt.Sprint(c.Names, " ", c.State, " ", c.Labels["mcp-sandbox.role"]))
+			}
+			t.Fatalf("after SIGKILL: %d containers %v, want the orphan still there (1)", len(cs), names)
 		}
 		s2 := e.connect()
 		s2.call(t, "echo", map[string]any{"text": "y"})

@@ -38,6 +38,20 @@
 // container user, which must be numeric ("uid" or "uid:gid") when Files are
 // used.
 //
+// # Package images
+//
+// A [Spec.Package] (an npm or PyPI package) is built into an image from a
+// generated context, in two builds: an install stage (npm install --omit=dev
+// into a prefix, or pip into a venv, with the registry and CA bundle given to
+// that one RUN step, caches removed, files owned by root) that records the
+// exact version and the executable in a file, read back from a created but
+// never started container; then a small build on top that puts that record
+// in labels ([LabelPackageVersion]), prepares the [Spec.State] directory for
+// the sandbox user and sets the entrypoint. The tag, [PackageImage], hashes
+// everything the image depends on, so a present image is reused without
+// contacting any registry. [Launcher.Prepare] builds ahead of the first
+// start, [Launcher.RemoveImages] and [Launcher.RemoveState] clean up.
+//
 // # Example
 //
 //	l, err := launcher.New(launcher.Options{Logger: log})

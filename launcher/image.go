@@ -51,6 +51,9 @@ func (l *Launcher) Prepare(ctx context.Context, spec Spec) (provided bool, err e
 // if there is one, and pulls it otherwise. It is the one place that decides
 // how a server's image comes to be; Start and Prepare both go through it.
 func (l *Launcher) provideImage(ctx context.Context, spec Spec) error {
+	if spec.Package != nil {
+		return l.buildPackage(ctx, spec)
+	}
 	if spec.BuildContext != "" {
 		return l.build(ctx, spec)
 	}
@@ -62,7 +65,9 @@ func (l *Launcher) provideImage(ctx context.Context, spec Spec) error {
 // reads its log should know why the start is slow.
 func (l *Launcher) provideImageForStart(ctx context.Context, spec Spec, why string) error {
 	ev := l.log.Info().Str("server", spec.Name).Str("image", spec.Image)
-	if spec.BuildContext != "" {
+	if spec.Package != nil {
+		ev.Str("package", spec.Package.String()).Msgf("%s: building it from the package before the server can start (mcp-sandbox prepare does this ahead of time)", why)
+	} else if spec.BuildContext != "" {
 		ev.Str("context", spec.BuildContext).Msgf("%s: building it before the server can start (mcp-sandbox prepare does this ahead of time)", why)
 	} else {
 		ev.Msgf("%s: pulling it before the server can start (mcp-sandbox prepare does this ahead of time)", why)
@@ -122,6 +127,8 @@ type progressMessage struct {
 	Progress string `json:"progress"`
 	Error    string `json:"error"`
 
+	Aux json.RawMessage `json:"aux"`
+
 	ErrorDetail *struct {
 		Message string `json:"message"`
 	} `json:"errorDetail"`
@@ -130,6 +137,12 @@ type progressMessage struct {
 // copyProgress renders a stream of JSON progress messages as plain lines and
 // returns the error the stream reports, if any.
 func copyProgress(w io.Writer, r io.Reader) error {
+	return copyProgressAux(w, r, nil)
+}
+
+// copyProgressAux is copyProgress handing each aux message (a build's image
+// ID) to aux, if not nil.
+func copyProgressAux(w io.Writer, r io.Reader, aux func(json.RawMessage)) error {
 	dec := json.NewDecoder(r)
 	for {
 		var m progressMessage
@@ -138,6 +151,9 @@ func copyProgress(w io.Writer, r io.Reader) error {
 				return nil
 			}
 			return fmt.Errorf("progress stream: %w", err)
+		}
+		if aux != nil && len(m.Aux) > 0 {
+			aux(m.Aux)
 		}
 		switch {
 		case m.ErrorDetail != nil && m.ErrorDetail.Message != "":

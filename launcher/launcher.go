@@ -71,6 +71,9 @@ type dockerAPI interface {
 	ContainerStatPath(ctx context.Context, containerID, path string) (container.PathStat, error)
 	CopyToContainer(ctx context.Context, containerID, dstPath string, content io.Reader, options container.CopyToContainerOptions) error
 	ImageInspect(ctx context.Context, imageID string, inspectOpts ...client.ImageInspectOption) (image.InspectResponse, error)
+	ImageList(ctx context.Context, options image.ListOptions) ([]image.Summary, error)
+	ImageRemove(ctx context.Context, imageID string, options image.RemoveOptions) ([]image.DeleteResponse, error)
+	CopyFromContainer(ctx context.Context, containerID, srcPath string) (io.ReadCloser, container.PathStat, error)
 	ImageBuild(ctx context.Context, buildContext io.Reader, options build.ImageBuildOptions) (build.ImageBuildResponse, error)
 	ImagePull(ctx context.Context, refStr string, options image.PullOptions) (io.ReadCloser, error)
 	VolumeCreate(ctx context.Context, options volume.CreateOptions) (volume.Volume, error)
@@ -244,6 +247,14 @@ type Spec struct {
 	// engine's build cache still applies). Prepare also pulls an image
 	// without a build context again.
 	Rebuild bool
+	// Package, if set, is installed into an image built for it; Image is
+	// then by default PackageImage(spec). See [Package].
+	Package *Package
+	// State is the container path of the server's named state volume
+	// (StateVolume(Name)), mounted read-write and kept across runs; "" for
+	// none. With a Package the image is built with that directory owned by
+	// User.
+	State string
 	// Args is the container command, appended after the image's entrypoint.
 	// Nil keeps the image's default command.
 	Args []string
@@ -321,8 +332,22 @@ func (s Spec) normalize() (Spec, error) {
 			s.Image = DefaultImage(s.Name)
 		}
 	}
+	if s.Package != nil {
+		if s.BuildContext != "" {
+			return s, fmt.Errorf("spec %s: a package and a build context", s.Name)
+		}
+		if err := s.Package.validate(); err != nil {
+			return s, fmt.Errorf("spec %s: %w", s.Name, err)
+		}
+		if s.Image == "" {
+			s.Image = PackageImage(s)
+		}
+	}
 	if s.Image == "" {
 		return s, fmt.Errorf("spec %s: no image and no build context", s.Name)
+	}
+	if s.State != "" && !strings.HasPrefix(s.State, "/") {
+		return s, fmt.Errorf("spec %s: state %q: want an absolute path", s.Name, s.State)
 	}
 	for k := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
@@ -410,6 +435,7 @@ func containerConfig(spec Spec, labels map[string]string, fileMounts []mount.Mou
 		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	hc.Mounts = append(hc.Mounts, fileMounts...)
+	hc.Mounts = append(hc.Mounts, stateMounts(spec)...)
 	return cfg, hc
 }
 
@@ -431,7 +457,7 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 		return nil, err
 	}
 
-	if spec.BuildContext != "" && spec.Rebuild {
+	if spec.Rebuild && (spec.BuildContext != "" || spec.Package != nil) {
 		if err := l.provideImageForStart(ctx, spec, "rebuild requested for image "+spec.Image); err != nil {
 			return nil, err
 		}

@@ -27,6 +27,8 @@ type Config struct {
 	Servers map[string]*Server
 	// Profiles by name; never nil after Parse.
 	Profiles map[string]*Profile
+	// Packages is the [packages] table, defaults filled in.
+	Packages PackageSettings
 
 	sum [sha256.Size]byte // of the bytes parsed, to skip no-op reloads
 }
@@ -42,7 +44,7 @@ type Audit struct {
 }
 
 // Server is one [servers.NAME] table. A server is either local (Image
-// and/or Build set: it runs in a container) or remote (URL set).
+// and/or Build, or Package set: it runs in a container) or remote (URL set).
 type Server struct {
 	Name string
 	// Image is the image to run; with Build it is the tag to give the
@@ -79,6 +81,12 @@ type Server struct {
 	// Sandbox holds the container limits, defaults filled in for local
 	// servers; the zero Sandbox for remote ones.
 	Sandbox Sandbox
+	// Package is set for a server installed from a package registry
+	// (package = "npm:…" or "pypi:…"); its image is built from it.
+	Package *Package
+	// State is the container path of the server's named state volume,
+	// kept across runs; "" for none.
+	State string
 }
 
 // Remote reports whether the server is reached over HTTP rather than run in
@@ -195,7 +203,8 @@ func (s *Server) NeedsRestart(o *Server) bool {
 		!slices.Equal(s.Args, o.Args) ||
 		!maps.Equal(s.Env, o.Env) || !maps.Equal(s.Secrets, o.Secrets) ||
 		!maps.Equal(s.SecretFiles, o.SecretFiles) || !maps.Equal(s.Headers, o.Headers) ||
-		!s.OAuth.equal(o.OAuth) || !s.Sandbox.Equal(o.Sandbox)
+		!s.OAuth.equal(o.OAuth) || !s.Sandbox.Equal(o.Sandbox) ||
+		!s.Package.equal(o.Package) || s.State != o.State
 }
 
 func (a *OAuth) equal(b *OAuth) bool {

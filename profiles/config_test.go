@@ -216,7 +216,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown rules key inline", "[profiles.p]\ntools = { allow = [\"a\"], dney = [\"x\"] }", []string{"2:26: unknown key \"dney\""}},
 		{"unknown profile key", "[profiles.p]\ntool.allow = [\"x\"]", []string{"2:1: unknown key \"tool\""}},
 		{"unknown quoted key", "[servers.a]\nimage = \"x\"\n\"we ird\" = 1", []string{"3:1: unknown key \"we ird\""}},
-		{"no image build or url", "[servers.a]\nargs = []", []string{"1:10: needs one of image, build or url"}},
+		{"no image build or url", "[servers.a]\nargs = []", []string{"1:10: needs one of image, build, package or url"}},
 		{"url and image", "[servers.a]\nurl = \"https://x\"\nimage = \"y\"", []string{"3:1: image is for local servers"}},
 		{"url and build", "[servers.a]\nbuild = \"y\"\nurl = \"https://x\"", []string{"2:1: build is for local servers"}},
 		{"http to remote host", "[servers.a]\nurl = \"http://example.com/mcp\"", []string{"2:7: loopback"}},

@@ -34,6 +34,7 @@ type decoder struct {
 	pos  *posIndex
 	env  environment
 	errs []*Error
+	pkg  PackageSettings // the [packages] table, read before the servers
 
 	sensitive []sensitive     // dangerous host paths, listed on first use (danger.go)
 	dangers   []pendingDanger // of the sandbox being decoded
@@ -127,10 +128,10 @@ func (d *decoder) config(doc map[string]any, cfg *Config) {
 			}
 		case "audit":
 			d.audit(p, v, &cfg.Audit)
-		case "servers", "profiles":
-			// below, profiles first: servers refer to them
+		case "servers", "profiles", "packages":
+			// below, profiles and packages first: servers refer to them
 		default:
-			d.unknown(p, "the top level (want keychain_service, audit, servers, profiles)")
+			d.unknown(p, "the top level (want keychain_service, audit, packages, servers, profiles)")
 		}
 	}
 	if t, ok := d.table([]string{"profiles"}, doc["profiles"]); ok {
@@ -142,6 +143,8 @@ func (d *decoder) config(doc map[string]any, cfg *Config) {
 		}
 	}
 	d.extends(cfg.Profiles)
+	d.pkg = d.packages([]string{"packages"}, doc["packages"])
+	cfg.Packages = d.pkg
 	if t, ok := d.table([]string{"servers"}, doc["servers"]); ok {
 		for _, name := range sortedKeys(t) {
 			p := []string{"servers", name}
@@ -191,13 +194,15 @@ func (d *decoder) path(p []string, s string) string {
 }
 
 var (
-	localKeys  = []string{"build", "image", "dockerfile", "args", "env", "secrets", "secret_files", "sandbox"}
+	localKeys  = append([]string{"build", "image", "dockerfile", "args", "env", "secrets", "secret_files", "sandbox", "package", "command", "state"}, packageKeys...)
 	remoteKeys = []string{"url", "transport", "headers", "oauth"}
 )
 
 func (d *decoder) server(p []string, name string, t map[string]any, profiles map[string]*Profile) *Server {
 	s := &Server{Name: name}
 	isRemote := t["url"] != nil
+	own, set := d.pkg, map[string]bool{} // package settings, overridden per server
+	var command string
 	for _, k := range sortedKeys(t) {
 		kp, v := sub(p, k), t[k]
 		switch {
@@ -270,7 +275,25 @@ func (d *decoder) server(p []string, name string, t map[string]any, profiles map
 			s.OAuth = d.oauth(kp, v)
 		case "sandbox":
 			s.Sandbox = d.sandbox(kp, v)
+		case "package":
+			if str, ok := d.str(kp, v); ok {
+				pk, err := parsePackage(str)
+				if err != nil {
+					d.valuef(kp, "%v", err)
+				}
+				s.Package = pk
+			}
+		case "command":
+			set[k] = true
+			command = d.command(kp, v)
+		case "state":
+			s.State = d.state(kp, v)
 		default:
+			if slices.Contains(packageKeys, k) {
+				set[k] = true
+				d.packageSetting(kp, k, v, &own)
+				continue
+			}
 			d.unknown(kp, fmt.Sprintf("[servers.%s]", name))
 		}
 	}
@@ -284,9 +307,16 @@ func (d *decoder) server(p []string, name string, t map[string]any, profiles map
 		if s.Transport == "" {
 			s.Transport = remote.TransportAuto
 		}
-	case t["image"] == nil && t["build"] == nil:
-		d.errorf(p, "server %q needs one of image, build or url", name)
+	case t["image"] == nil && t["build"] == nil && t["package"] == nil:
+		d.errorf(p, "server %q needs one of image, build, package or url", name)
 	default:
+		d.packageServer(p, s, t, own, set)
+		if s.Package != nil {
+			s.Package.Command = command
+		}
+		if s.State != "" && t["package"] == nil {
+			d.errorf(sub(p, "state"), "state is for package servers (their image is built with the directory owned by the sandbox user)")
+		}
 		if t["sandbox"] == nil {
 			s.Sandbox = DefaultSandbox()
 		}

@@ -81,7 +81,9 @@ func describeServer(w io.Writer, srv *profiles.Server) {
 		}
 		return
 	}
-	if srv.Build != "" {
+	if srv.Package != nil {
+		describePackage(w, srv)
+	} else if srv.Build != "" {
 		fmt.Fprintf(w, "  image:    %s (built from %s)\n", orDefault(srv.Image, launcher.DefaultImage(srv.Name)), srv.Build)
 	} else {
 		fmt.Fprintf(w, "  image:    %s\n", srv.Image)

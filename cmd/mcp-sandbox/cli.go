@@ -56,6 +56,7 @@ func commands() []command {
 		{"uninstall", "--client C [NAME…]", "remove mcp-sandbox entries from a host's configuration; --restore puts back its backup", cmdUninstall},
 		{"import", "--client C [--yes]", "move a host's existing servers under mcp-sandbox (credentials to the keychain)", cmdImport},
 		{"doctor", "", "check the configuration, Docker, the keychain and each server's image and secrets", cmdDoctor},
+		{"clean", "NAME", "remove server NAME's old package images (--all: every one, --state: its state volume too)", cmdClean},
 	}
 }
 

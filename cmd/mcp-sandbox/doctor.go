@@ -178,10 +178,7 @@ func hasLocal(cfg *profiles.Config) bool {
 }
 
 func doctorImage(ctx context.Context, report func(state, what, detail string), what string, l *launcher.Launcher, srv *profiles.Server) {
-	image := srv.Image
-	if image == "" {
-		image = launcher.DefaultImage(srv.Name)
-	}
+	image := serverImage(srv)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	present, err := l.ImagePresent(cctx, image)
@@ -190,6 +187,8 @@ func doctorImage(ctx context.Context, report func(state, what, detail string), w
 		report("FAIL", what, fmt.Sprintf("image %s: %v", image, err))
 	case present:
 		report("ok", what, "image "+image+" present")
+	case srv.Package != nil:
+		report("note", what, fmt.Sprintf("image %s will be built from %s on first run (or now: mcp-sandbox prepare %s)", image, srv.Package.Spec, srv.Name))
 	case srv.Build != "":
 		report("note", what, fmt.Sprintf("image %s is missing: the first run builds it from %s while the host waits; build it now with mcp-sandbox prepare %s", image, srv.Build, srv.Name))
 	default:

@@ -340,8 +340,13 @@ func cmdUninstall(ctx context.Context, s Streams, args []string) error {
 // supportsKey reports whether this build's config schema accepts key in a
 // [servers.NAME] table (package servers and pinning are separate features).
 func supportsKey(line string) bool {
-	_, err := profiles.Parse("probe.toml", []byte("[servers.x]\nimage = \"x\"\n"+line+"\n"))
-	return err == nil
+	// A package line replaces image; other keys go beside one.
+	for _, source := range []string{"image = \"x\"\n", ""} {
+		if _, err := profiles.Parse("probe.toml", []byte("[servers.x]\n"+source+line+"\n")); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // importItem is one converted entry on its way through import.

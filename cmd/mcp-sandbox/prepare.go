@@ -70,6 +70,8 @@ func cmdPrepare(ctx context.Context, s Streams, args []string) error {
 		case err != nil:
 			failed++
 			fmt.Fprintf(s.ErrOut, "%s: %v\n", n, err)
+		case spec.Package != nil:
+			fmt.Fprintf(s.Out, "%s: image %s %s (%s)\n", n, launcher.PackageImage(spec), map[bool]string{true: "built", false: "present"}[provided], packageDetails(ctx, l, spec))
 		case !provided:
 			fmt.Fprintf(s.Out, "%s: image %s present\n", n, imageOf(spec))
 		case spec.BuildContext != "":

@@ -152,6 +152,7 @@ type session struct {
 	red      *redact.Redactor
 	upstream shim.Upstream
 	launcher *launcher.Launcher // nil for a remote server
+	spec     launcher.Spec      // of a local server
 	log      zerolog.Logger
 	// container is the local server's container (nil for a remote one),
 	// and egressAudit receives the refusals of its filtered egress.
@@ -207,6 +208,7 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	spec := containerSpec(srv, secrets, opts.rebuild)
 	spec.Redact = red.String
 	spec.Egress = egressSpec(srv.Sandbox, sess.egressAudit.record)
+	sess.spec = spec
 	c, err := l.Start(ctx, spec)
 	if err != nil {
 		l.Close()
@@ -249,6 +251,8 @@ func containerSpec(srv *profiles.Server, secrets *keychain.Resolved, rebuild boo
 		TmpfsSize:    sb.Tmpfs,
 		Mounts:       mounts,
 		Workdir:      sb.Workdir,
+		Package:      launcherPackage(srv.Package),
+		State:        srv.State,
 	}
 }
 

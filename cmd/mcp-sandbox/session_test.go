@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
@@ -71,5 +74,39 @@ scopes = ["a"]
 	}
 	if ro.Transport != "sse" || ro.OAuth == nil || ro.OAuth.ClientID != "cid" || ro.OAuth.ClientSecret != "client-secret-1" || ro.Redactor != red {
 		t.Errorf("options %+v, oauth %+v", ro, ro.OAuth)
+	}
+}
+
+// blockingConn's ReadMessage waits until the test releases it.
+type blockingConn struct{ release chan struct{} }
+
+func (c *blockingConn) ReadMessage() ([]byte, error) { <-c.release; return nil, io.EOF }
+func (c *blockingConn) WriteMessage([]byte) error    { return nil }
+func (c *blockingConn) Close() error                 { return nil }
+
+// TestSDKConnCloseEndsRead: the SDK closes its connection to stop its
+// reader, and waits for it; a Read blocked on a silent server must return.
+func TestSDKConnCloseEndsRead(t *testing.T) {
+	up := &blockingConn{release: make(chan struct{})}
+	defer close(up.release)
+	conn, err := (&connTransport{conn: up}).Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := conn.Read(context.Background())
+		done <- err
+	}()
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, io.EOF) {
+			t.Errorf("Read after Close returned %v, want io.EOF", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read still blocked after Close: the SDK's Close would hang")
 	}
 }

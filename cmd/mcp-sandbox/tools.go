@@ -18,6 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 	"github.com/mcp-sandbox/mcp-sandbox/shim"
 )
 
@@ -99,15 +100,21 @@ func cmdTools(ctx context.Context, s Streams, args []string) (err error) {
 			Pin:         pin,
 		})
 	}
+	var pkg launcher.Prepared
+	if sess.spec.Package != nil {
+		pkg, _, _ = sess.launcher.Inspect(ctx, sess.spec)
+	}
 	if asJSON {
 		enc := json.NewEncoder(s.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Server  string `json:"server"`
-			Profile string `json:"profile,omitempty"`
-			Egress  string `json:"egress,omitempty"`
-			Tools   []row  `json:"tools"`
-		}{name, sess.policy.Name(), sessionEgress(sess.srv), rows})
+			Server         string `json:"server"`
+			Profile        string `json:"profile,omitempty"`
+			Egress         string `json:"egress,omitempty"`
+			Package        string `json:"package,omitempty"`
+			PackageVersion string `json:"package_version,omitempty"`
+			Tools          []row  `json:"tools"`
+		}{name, sess.policy.Name(), sessionEgress(sess.srv), pkg.Package, pkg.Version, rows})
 	}
 	profileName := sess.policy.Name()
 	if profileName == "" {
@@ -116,6 +123,9 @@ func cmdTools(ctx context.Context, s Streams, args []string) (err error) {
 	fmt.Fprintf(s.Out, "server %s, profile %s, %d tools\n", name, profileName, len(rows))
 	if e := sessionEgress(sess.srv); e != "" {
 		fmt.Fprintf(s.Out, "egress: %s\n", e)
+	}
+	if pkg.Package != "" {
+		fmt.Fprintln(s.Out, packageLine(pkg))
 	}
 	fmt.Fprintln(s.Out)
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)

@@ -25,8 +25,8 @@ func BenchmarkSandboxVsDockerCLI(b *testing.B) {
 	const starts, calls = 20, 1000
 
 	sandboxCmd := func() *exec.Cmd {
-		cmd := exec.Command(binary, "run", "probe", "--config", e.config, "--no-watch", "--log-level", "warn")
-		cmd.Env = append(cmd.Environ(), "MCP_SANDBOX_KEYCHAIN_SERVICE="+e.service, os.Getenv("BENCH_EXTRA_ENV"))
+		cmd := e.command("run", "probe", "--config", e.config, "--no-watch", "--log-level", "warn")
+		cmd.Env = append(cmd.Env, os.Getenv("BENCH_EXTRA_ENV"))
 		return cmd
 	}
 	dockerCmd := func() *exec.Cmd {

@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +23,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
+	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -124,6 +127,13 @@ type env struct {
 	service  string
 	extraEnv []string
 	docker   *client.Client
+	// cmds are the mcp-sandbox processes this env started: the containers
+	// it answers for are those whose launcher pid label names one of them.
+	cmdsMu sync.Mutex
+	cmds   []*exec.Cmd
+	// spawned are pids of mcp-sandbox processes a host of this env's
+	// spawned (the TypeScript SDK hosts report them).
+	spawned []int
 }
 
 // newEnv writes a configuration with the probe registered as "probe" plus
@@ -177,7 +187,34 @@ func (e *env) command(args ...string) *exec.Cmd {
 	cmd.Dir = e.dir
 	cmd.Env = append(os.Environ(), "MCP_SANDBOX_KEYCHAIN_SERVICE="+e.service)
 	cmd.Env = append(cmd.Env, e.extraEnv...)
+	e.cmdsMu.Lock()
+	e.cmds = append(e.cmds, cmd)
+	e.cmdsMu.Unlock()
 	return cmd
+}
+
+// pids returns the pids of the processes e.command started so far.
+func (e *env) pids() map[string]bool {
+	e.cmdsMu.Lock()
+	defer e.cmdsMu.Unlock()
+	pids := map[string]bool{}
+	for _, c := range e.cmds {
+		if c.Process != nil {
+			pids[strconv.Itoa(c.Process.Pid)] = true
+		}
+	}
+	for _, p := range e.spawned {
+		pids[strconv.Itoa(p)] = true
+	}
+	return pids
+}
+
+// spawnedBy records the pid of an mcp-sandbox process that a host this env
+// ran started, so that its containers count as this env's.
+func (e *env) spawnedBy(pid int) {
+	e.cmdsMu.Lock()
+	e.spawned = append(e.spawned, pid)
+	e.cmdsMu.Unlock()
 }
 
 // session is a Go SDK client connected to `mcp-sandbox run` through
@@ -298,22 +335,26 @@ func (s *session) waitNote(t testing.TB, method string, within time.Duration) {
 	}
 }
 
-// containers lists the containers this test's server left, running or not.
+// containers lists the probe containers this test's servers created,
+// running or not: those whose launcher pid label names a process e.command
+// started. Containers of other test processes on the same engine (runs in
+// parallel share the probe image) are not counted.
 func (e *env) containers() []container.Summary {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	list, err := e.docker.ContainerList(ctx, container.ListOptions{
 		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", "dev.mcp-sandbox.managed=true"), filters.Arg("ancestor", probeImage)),
+		Filters: filters.NewArgs(filters.Arg("label", launcher.LabelManaged+"=true"), filters.Arg("ancestor", probeImage)),
 	})
 	if err != nil {
 		e.t.Fatalf("list containers: %v", err)
 	}
-	return list
+	pids := e.pids()
+	return slices.DeleteFunc(list, func(c container.Summary) bool { return !pids[c.Labels[launcher.LabelPID]] })
 }
 
-// waitNoContainers waits until no container of the probe image is left.
+// waitNoContainers waits until none of this env's containers is left.
 func (e *env) waitNoContainers(within time.Duration) []container.Summary {
 	deadline := time.Now().Add(within)
 	for {
@@ -327,9 +368,9 @@ func (e *env) waitNoContainers(within time.Duration) []container.Summary {
 
 func (e *env) assertNoContainers() {
 	if left := e.waitNoContainers(20 * time.Second); len(left) > 0 {
-		e.t.Errorf("%d container(s) left behind: %v (%s, launcher pid %s, test pid %d)", len(left), left[0].Names, left[0].State, left[0].Labels["dev.mcp-sandbox.pid"], os.Getpid())
+		e.t.Errorf("%d container(s) left behind: %v (%s, launcher pid %s, test pid %d)", len(left), left[0].Names, left[0].State, left[0].Labels[launcher.LabelPID], os.Getpid())
 		ctx := context.Background()
-		for _, c := range left {
+		for _, c := range left { // only this env's: see containers
 			e.docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
 		}
 	}

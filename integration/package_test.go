@@ -27,6 +27,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/mcp-sandbox/mcp-sandbox/launcher"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-sandbox/mcp-sandbox/integration/testimages"
@@ -63,6 +64,13 @@ func needNodeBase(t testing.TB, cli *client.Client) string {
 // packageServers is the TOML of the npm package servers, on the local node
 // base, with this machine's CA bundle for the build.
 func packageServers(node, hostDir string) string {
+	return packageServersWith(node, hostDir, "")
+}
+
+// packageServersWith is packageServers with lines added to pkg-everything's
+// table (a profile, say); its image stays the one the other tests build,
+// since keys outside the package's build leave the image key alone.
+func packageServersWith(node, hostDir, everything string) string {
 	return fmt.Sprintf(`
 [packages]
 node_image = %q
@@ -72,6 +80,7 @@ build_network = "host"
 [servers.pkg-everything]
 package = "npm:%s"
 args = ["stdio"]
+%s
 
 [servers.pkg-filesystem]
 package = "npm:%s"
@@ -82,7 +91,7 @@ sandbox.mounts = [%q]
 package = "npm:%s"
 state = "/data"
 env = { MEMORY_FILE_PATH = "/data/memory.jsonl" }
-`, node, testimages.CABundle, everythingPkg, filesystemPkg, hostDir+":/data:ro", memoryPkg)
+`, node, testimages.CABundle, everythingPkg, everything, filesystemPkg, hostDir+":/data:ro", memoryPkg)
 }
 
 // newPackageEnv is a test world with the package servers configured.
@@ -174,15 +183,17 @@ func sessionTools(t *testing.T, cs *mcp.ClientSession) []string {
 	return names
 }
 
-// serverContainers lists the containers of server name, running or not.
+// serverContainers lists the containers of server name that this env's
+// processes created (see [env.containers]), running or not.
 func (e *env) serverContainers(t testing.TB, name string) []container.Summary {
 	t.Helper()
 	list, err := e.docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(
-		filters.Arg("label", "dev.mcp-sandbox.managed=true"), filters.Arg("label", "dev.mcp-sandbox.server="+name))})
+		filters.Arg("label", launcher.LabelManaged+"=true"), filters.Arg("label", launcher.LabelServer+"="+name))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return list
+	pids := e.pids()
+	return slices.DeleteFunc(list, func(c container.Summary) bool { return !pids[c.Labels[launcher.LabelPID]] })
 }
 
 // assertNoServerContainers waits for server name's containers to be gone.
@@ -212,6 +223,8 @@ type tsResult struct {
 	Errors    int
 	LastError string
 	Error     string
+	// Pid is the process the host spawned.
+	Pid int
 }
 
 // tsHost runs the TypeScript SDK host against `mcp-sandbox run NAME`.
@@ -228,6 +241,9 @@ func (e *env) tsHost(t *testing.T, node, name string, calls int) tsResult {
 	var r tsResult
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("ts host output %q: %v", out, err)
+	}
+	if r.Pid != 0 {
+		e.spawnedBy(r.Pid)
 	}
 	if r.Error != "" {
 		t.Fatalf("ts host on %s failed: %s\nstderr:\n%s", name, r.Error, lastLines(stderr.String(), 40))

@@ -349,6 +349,15 @@ func supportsKey(line string) bool {
 	return false
 }
 
+// freeName returns base, or base-2, base-3… when taken holds it.
+func freeName(base string, taken map[string]bool) string {
+	n := base
+	for i := 2; taken[n]; i++ {
+		n = fmt.Sprintf("%s-%d", base, i)
+	}
+	return n
+}
+
 // importItem is one converted entry on its way through import.
 type importItem struct {
 	entry string
@@ -414,16 +423,19 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 			return n
 		},
 	}
-	pin := supportsKey("pin = true")
 	from := client.Title + " (" + filepath.Base(file) + ")"
 
 	var items []importItem
 	var skipped [][2]string
 	newText := cfgText
 	taken := map[string]bool{}
+	takenProfile := map[string]bool{}
 	if cfg != nil {
 		for n := range cfg.Servers {
 			taken[n] = true
+		}
+		for n := range cfg.Profiles {
+			takenProfile[n] = true
 		}
 	}
 	for _, e := range doc.Entries() {
@@ -447,7 +459,10 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 			skipped = append(skipped, [2]string{e.Name, fmt.Sprintf("the value of %s is shorter than %d bytes and cannot be redacted safely", conv.Secrets[i].Use, redact.MinLength)})
 			continue
 		}
-		conv.Server.Pin = pin
+		// Every imported server pins its tool definitions, through a
+		// profile of its own (pin is a profile key).
+		conv.Server.Pin = true
+		conv.Server.Profile = freeName(conv.Server.Name+"-imported", takenProfile)
 		block := conv.Server.TOML(from)
 		cand := hostconfig.AppendTOML(newText, block)
 		if _, err := profiles.Parse(cfgPath, cand); err != nil {
@@ -460,6 +475,7 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 		}
 		newText = cand
 		taken[conv.Server.Name] = true
+		takenProfile[conv.Server.Profile] = true
 		items = append(items, importItem{entry: e.Name, conv: conv, block: block})
 	}
 
@@ -493,8 +509,8 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 			fmt.Fprintf(w, "  %s\n", n)
 		}
 	}
-	if !pin {
-		fmt.Fprintln(w, "note: this build cannot pin servers yet; the imported servers are not pinned")
+	if len(items) > 0 {
+		fmt.Fprintln(w, "the imported servers pin their tool definitions (pin = true in their [profiles.NAME-imported]); a changed or new tool stays hidden until mcp-sandbox trust NAME")
 	}
 
 	// The host file as it will be once every server is ready.

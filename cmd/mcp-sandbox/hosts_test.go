@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mcp-sandbox/mcp-sandbox/cmd/mcp-sandbox/hostconfig"
+	"github.com/mcp-sandbox/mcp-sandbox/profiles"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/keychain"
 )
 
@@ -225,6 +226,10 @@ func TestImportRemoteEntry(t *testing.T) {
 		}
 		t.Skipf("no keychain (%v); set MCP_SANDBOX_REQUIRE_KEYCHAIN=1 to make this a failure", err)
 	}
+	// A profile of the name import would pick: import picks another.
+	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("\n[profiles.linear-imported]\ntools.deny = [\"*\"]\n")
+	f.Close()
 	oldCfg, _ := os.ReadFile(cfg)
 	base := []string{"--client", "claude-desktop", "--file", host, "--config", cfg}
 	tokens := []string{"sk-import-test-0123456789abcdef", "ghp_nativenativenativenative0123456789"}
@@ -263,6 +268,18 @@ func TestImportRemoteEntry(t *testing.T) {
 	newCfg, _ := os.ReadFile(cfg)
 	if !strings.HasPrefix(string(newCfg), string(oldCfg)) || !strings.Contains(string(newCfg), "[servers.linear]\nurl = \"http://127.0.0.1:9/mcp\"\n") {
 		t.Errorf("config:\n%s", newCfg)
+	}
+	// What import wrote loads, and the imported server is pinned through
+	// a profile of its own.
+	loaded, err := profiles.Load(cfg)
+	if err != nil {
+		t.Fatalf("check would refuse the imported config: %v", err)
+	}
+	if pol, err := loaded.Policy("linear", ""); err != nil || !pol.Pin() || loaded.Servers["linear"].Profile != "linear-imported-2" {
+		t.Errorf("linear: profile %q, policy %v err %v; want pinned by linear-imported-2", loaded.Servers["linear"].Profile, pol, err)
+	}
+	if pol, _ := loaded.Policy("a", ""); pol != nil && pol.Pin() {
+		t.Error("a hand-written server became pinned")
 	}
 	v := readJSON(t, host)
 	servers := v["mcpServers"].(map[string]any)

@@ -17,6 +17,9 @@ const client = new Client({ name: "ts-host-entry", version: "1.0.0" });
 const out = { results: [] };
 try {
   await client.connect(transport);
+  // The pid of the process it spawned: the harness counts the containers
+  // that process's launcher labels with it.
+  out.pid = transport.pid;
   out.tools = (await client.listTools()).tools.map((t) => t.name).sort();
   for (const call of spec.calls || []) {
     out.results.push(await client.callTool(call));

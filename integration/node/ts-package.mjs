@@ -12,6 +12,9 @@ const client = new Client({ name: "ts-host", version: "1.0.0" });
 const out = { calls: 0, errors: 0 };
 try {
   await client.connect(transport);
+  // The pid of the process it spawned: the harness counts the containers
+  // that process's launcher labels with it.
+  out.pid = transport.pid;
   out.server = client.getServerVersion();
   out.tools = (await client.listTools()).tools.map((t) => t.name).sort();
   for (let i = 0; i < calls; i++) {

@@ -31,8 +31,22 @@ type Server struct {
 	Network string
 	// Mounts are "SRC:DST:ro|rw".
 	Mounts []string
-	// Pin asks for the server's artifacts to be pinned on first start.
+	// Pin asks for the server's tool definitions to be pinned: [Server.TOML]
+	// then writes a [profiles.PROFILE] with pin = true and points the
+	// server's profile key at it.
 	Pin bool
+	// Profile names that profile; "" means NAME-imported. Callers pick a
+	// name no existing profile has.
+	Profile string
+}
+
+// ProfileName returns the name of the profile TOML writes for a pinned
+// server.
+func (s Server) ProfileName() string {
+	if s.Profile != "" {
+		return s.Profile
+	}
+	return s.Name + "-imported"
 }
 
 // Secret is one credential an import moves from the host file to the

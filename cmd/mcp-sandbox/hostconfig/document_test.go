@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mcp-sandbox/mcp-sandbox/profiles"
 	"github.com/tailscale/hujson"
 	"golang.org/x/tools/txtar"
 )
@@ -135,6 +136,7 @@ func TestFixtures(t *testing.T) {
 			if !bytes.HasPrefix(toml, []byte(oldTOML)) {
 				t.Error("the existing TOML text was not kept")
 			}
+			checkLoads(t, toml)
 			got["import.json"] = string(imported)
 			got["import.toml"] = string(toml)
 			got["import.notes"] = notes.String()
@@ -247,6 +249,32 @@ func (o *orderedTop) UnmarshalJSON(b []byte) error {
 
 func (o *orderedTop) drop(k string) {
 	*o = slices.DeleteFunc(*o, func(e struct{ Key, Val string }) bool { return e.Key == k })
+}
+
+// checkLoads loads the imported mcp-sandbox.toml as check and run do and
+// asserts that every imported server is pinned through its own profile.
+func checkLoads(t *testing.T, text []byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mcp-sandbox.toml")
+	if err := os.WriteFile(path, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := profiles.Load(path)
+	if err != nil {
+		t.Fatalf("the imported config does not load: %v\n%s", err, text)
+	}
+	for name, srv := range cfg.Servers {
+		if name == "notes" {
+			continue
+		}
+		pol, err := cfg.Policy(name, "")
+		if err != nil {
+			t.Fatalf("server %s: %v", name, err)
+		}
+		if pol == nil || !pol.Pin() || srv.Profile != name+"-imported" {
+			t.Errorf("server %s: profile %q; want its own pinned profile", name, srv.Profile)
+		}
+	}
 }
 
 func compareGolden(t *testing.T, file string, ar *txtar.Archive, got map[string]string) {

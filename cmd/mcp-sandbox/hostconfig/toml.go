@@ -7,8 +7,10 @@ import (
 )
 
 // TOML returns the mcp-sandbox.toml text of s: a comment naming its source,
-// then [servers.NAME] and, when needed, [servers.NAME.sandbox]. It never
-// holds a secret value, only keychain item names.
+// then [servers.NAME], when needed [servers.NAME.sandbox], and for a pinned
+// server the [profiles.PROFILE] with pin = true that its profile key names
+// (pin is a profile key). It never holds a secret value, only keychain item
+// names.
 func (s Server) TOML(from string) string {
 	var b strings.Builder
 	if from != "" {
@@ -49,7 +51,7 @@ func (s Server) TOML(from string) string {
 		kv("headers", inline(s.Headers))
 	}
 	if s.Pin {
-		kv("pin", "true")
+		kv("profile", quote(s.ProfileName()))
 	}
 	if s.Network != "" || len(s.Mounts) > 0 {
 		fmt.Fprintf(&b, "\n[%s.sandbox]\n", table)
@@ -63,6 +65,11 @@ func (s Server) TOML(from string) string {
 			}
 			kv("mounts", "["+strings.Join(q, ", ")+"]")
 		}
+	}
+	if s.Pin {
+		fmt.Fprintf(&b, "\n# Tool definitions are pinned: a changed or new tool stays hidden until `mcp-sandbox trust %s`.\n", s.Name)
+		fmt.Fprintf(&b, "[profiles.%s]\n", key(s.ProfileName()))
+		kv("pin", "true")
 	}
 	return b.String()
 }

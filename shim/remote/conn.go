@@ -7,21 +7,8 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
-)
-
-const (
-	// maxAuthRounds bounds authorizations per HTTP request: a refresh then
-	// a browser login, or a login then one scope step-up.
-	maxAuthRounds = 2
-	// maxResumes bounds reconnections of one request's SSE stream.
-	maxResumes = 5
-	// deleteTimeout bounds the DELETE of the session on Close.
-	deleteTimeout = 2 * time.Second
-	// maxBody bounds a JSON response body.
-	maxBody = 64 << 20
 )
 
 // ErrClosed is returned by WriteMessage after Close.

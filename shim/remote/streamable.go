@@ -14,6 +14,15 @@ import (
 	"time"
 )
 
+const (
+	// maxResumes bounds reconnections of one request's SSE stream.
+	maxResumes = 5
+	// deleteTimeout bounds the DELETE of the session on Close.
+	deleteTimeout = 2 * time.Second
+	// maxBody bounds a JSON response body.
+	maxBody = 64 << 20
+)
+
 // streamable is the streamable HTTP transport (MCP 2025-03-26 and later):
 // each message is a POST to the server URL, answered by a JSON body or an
 // SSE stream that is resumed with GET and Last-Event-ID when it breaks; a

@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// maxAuthRounds bounds authorizations per HTTP request: a refresh then a
+// browser login, or a login then one scope step-up.
+const maxAuthRounds = 2
+
 // transport carries the bridge's messages, already remapped, to the
 // remote server: streamable HTTP (streamable.go) or the legacy HTTP+SSE
 // transport (sse.go). Both hand what the server sends to Conn.deliver,

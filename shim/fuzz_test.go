@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,7 +35,9 @@ import (
 // readers are idle, so every run of an input is the same. After every step
 // and at the end it checks the relay's invariants:
 //
-//   - no panic and no hang (a step that takes 10 s fails);
+//   - no panic and no hang: a wait of the driver's that takes 10 s fails
+//     the input, and a session still running after fuzzSessionDeadline
+//     panics with every goroutine's stack, so a hang is a crasher;
 //   - no hidden tool, prompt or resource in a list answer the host reads,
 //     under any duplicate or case variant of the keys a host may read;
 //   - no call of a hidden tool, prompt or resource reaches the server,
@@ -42,6 +47,7 @@ import (
 //   - every host request with a valid id is answered exactly once, with its
 //     own id bytes.
 func FuzzRelaySession(f *testing.F) {
+	boundMinimizing(fuzzMinimizeTime)
 	for _, seed := range fuzzSeeds {
 		f.Add([]byte(seed))
 	}
@@ -54,6 +60,29 @@ func FuzzRelaySession(f *testing.F) {
 		runFuzzSession(t, script, pols, red)
 	})
 }
+
+// fuzzMinimizeTime bounds how long the fuzzer minimizes one input unless
+// -test.fuzzminimizetime is given. The fuzzer minimizes every input that
+// finds new coverage, not only crashers, for 60 s by default, and a session
+// script of a few hundred bytes takes all of it (the minimizer tries every
+// subrange of the bytes): a minute of fuzzing then ran one new session per
+// interesting input and reported 0 execs/sec in between.
+const fuzzMinimizeTime = "1s"
+
+// boundMinimizing sets -test.fuzzminimizetime to d unless the command line
+// gives it. It must run before f.Fuzz, which reads the flag.
+func boundMinimizing(d string) {
+	given := false
+	flag.Visit(func(fl *flag.Flag) { given = given || fl.Name == "test.fuzzminimizetime" })
+	if fl := flag.Lookup("test.fuzzminimizetime"); fl != nil && !given {
+		if err := fl.Value.Set(d); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// fuzzSessionDeadline bounds one execution of the fuzz target.
+const fuzzSessionDeadline = 20 * time.Second
 
 const fuzzSecret = "S3cr3t-T0ken-Value"
 
@@ -142,6 +171,16 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 	}
 }
 
+// feed hands msg to the reader of c, which waitFor saw idle.
+func feed(t *testing.T, c *stepConn, msg []byte, what string) {
+	t.Helper()
+	select {
+	case c.feed <- msg:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("relay hung: its reader did not take the %s", what)
+	}
+}
+
 // fuzzModel is what the driver knows of the session.
 type fuzzModel struct {
 	t   *testing.T
@@ -150,6 +189,9 @@ type fuzzModel struct {
 	// requests not answered yet, oldest first.
 	requests, answers map[string]int
 	open              map[string][]string
+	// sentIDs holds the bytes of every id member the host sent, valid or
+	// not, request or not: the relay may echo them in its answers.
+	sentIDs map[string]bool
 }
 
 func runFuzzSession(t *testing.T, script []byte, pols []*profiles.Policy, red *redact.Redactor) {
@@ -157,7 +199,15 @@ func runFuzzSession(t *testing.T, script []byte, pols []*profiles.Policy, red *r
 	if len(lines) > 64 {
 		lines = lines[:64]
 	}
-	m := &fuzzModel{t: t, pol: pols[1], requests: map[string]int{}, answers: map[string]int{}, open: map[string][]string{}}
+	// A hang anywhere, harness or relay, must become a reported crasher
+	// with every goroutine's stack, not a worker that stops executing.
+	watchdog := time.AfterFunc(fuzzSessionDeadline, func() {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		panic(fmt.Sprintf("fuzz session still running after %v; goroutines:\n%s", fuzzSessionDeadline, buf))
+	})
+	defer watchdog.Stop()
+	m := &fuzzModel{t: t, pol: pols[1], requests: map[string]int{}, answers: map[string]int{}, open: map[string][]string{}, sentIDs: map[string]bool{}}
 	host, up := newStepConn(), newStepConn()
 	r := New(Options{Server: "s", Policy: m.pol, Redactor: red, DrainTimeout: time.Minute})
 	done := make(chan error, 1)
@@ -186,10 +236,10 @@ func runFuzzSession(t *testing.T, script []byte, pols []*profiles.Policy, red *r
 				continue
 			}
 			m.hostSent(arg)
-			host.feed <- arg
+			feed(t, host, arg, "host message "+string(arg))
 			waitFor(t, host.ready, "after host message "+string(arg))
 		case 's':
-			up.feed <- arg
+			feed(t, up, arg, "server message "+string(arg))
 			waitFor(t, up.ready, "after server message "+string(arg))
 		case 'r':
 			n := 0
@@ -238,6 +288,9 @@ func (m *fuzzModel) hostSent(raw []byte) {
 		if !ok {
 			return
 		}
+		for _, v := range allFold(ps, "id") {
+			m.sentIDs[string(v)] = true
+		}
 		id, method := last(ps, "id"), last(ps, "method")
 		var name string
 		if method == nil || json.Unmarshal(method, &name) != nil || !validID(id) {
@@ -272,9 +325,9 @@ func (m *fuzzModel) hostBound(raw []byte) {
 		return
 	}
 	// The secret must be in no byte the host gets, but for the id of an
-	// answer to a request of the host's: that is the host's own bytes.
+	// answer echoing an id the host sent: that is the host's own bytes.
 	for _, p := range ps {
-		if p.key == "id" && last(ps, "method") == nil && m.requests[string(p.val)] > 0 {
+		if p.key == "id" && last(ps, "method") == nil && m.sentIDs[string(p.val)] {
 			continue
 		}
 		if bytes.Contains([]byte(p.key), []byte(fuzzSecret)) || bytes.Contains(p.val, []byte(fuzzSecret)) {

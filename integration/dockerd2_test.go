@@ -88,7 +88,7 @@ func needEngine2(t *testing.T) *engine2 {
 		cli.Close()
 		// A killed engine leaves its mounts (data root, overlays, netns).
 		for _, m := range e.mounts(dir) {
-			syscall.Unmount(m, syscall.MNT_DETACH)
+			detachUnmount(m)
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			t.Errorf("removing the second engine's directory: %v", err)
@@ -180,7 +180,7 @@ func (e *engine2) crash() {
 	<-e.exited
 	e.killLeftovers()
 	for _, m := range e.mounts(filepath.Join(e.dir, "x")) {
-		syscall.Unmount(m, syscall.MNT_DETACH)
+		detachUnmount(m)
 	}
 	os.RemoveAll(filepath.Join(e.dir, "x"))
 }
@@ -213,7 +213,7 @@ func (e *engine2) kill(match func(argv0 string) bool) {
 		}
 		argv0, _, _ := strings.Cut(string(b), "\x00")
 		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil && pid != os.Getpid() && match(argv0) {
-			syscall.Kill(pid, syscall.SIGKILL)
+			killPID(pid)
 		}
 	}
 }

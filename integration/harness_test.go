@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -343,15 +342,25 @@ func (e *env) containers() []container.Summary {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	list, err := e.docker.ContainerList(ctx, container.ListOptions{
+	// Matched by image here rather than with an "ancestor" filter: Podman
+	// 4.3 answers that filter with [] for a short name like probeImage, and
+	// reports the image as docker.io/<name>.
+	all, err := e.docker.ContainerList(ctx, container.ListOptions{
 		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", launcher.LabelManaged+"=true"), filters.Arg("ancestor", probeImage)),
+		Filters: filters.NewArgs(filters.Arg("label", launcher.LabelManaged+"=true")),
 	})
 	if err != nil {
 		e.t.Fatalf("list containers: %v", err)
 	}
 	pids := e.pids()
-	return slices.DeleteFunc(list, func(c container.Summary) bool { return !pids[c.Labels[launcher.LabelPID]] })
+	var list []container.Summary
+	for _, c := range all {
+		name := strings.TrimPrefix(strings.TrimPrefix(c.Image, "docker.io/"), "localhost/")
+		if name == probeImage && pids[c.Labels[launcher.LabelPID]] {
+			list = append(list, c)
+		}
+	}
+	return list
 }
 
 // waitNoContainers waits until none of this env's containers is left.

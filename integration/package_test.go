@@ -64,6 +64,13 @@ func needNodeBase(t testing.TB, cli *client.Client) string {
 // packageServers is the TOML of the npm package servers, on the local node
 // base, with this machine's CA bundle for the build.
 func packageServers(node, hostDir string) string {
+	return packageServersWith(node, hostDir, "")
+}
+
+// packageServersWith is packageServers with lines added to pkg-everything's
+// table (a profile, say); its image stays the one the other tests build,
+// since keys outside the package's build leave the image key alone.
+func packageServersWith(node, hostDir, everything string) string {
 	return fmt.Sprintf(`
 [packages]
 node_image = %q
@@ -73,6 +80,7 @@ build_network = "host"
 [servers.pkg-everything]
 package = "npm:%s"
 args = ["stdio"]
+%s
 
 [servers.pkg-filesystem]
 package = "npm:%s"
@@ -83,7 +91,7 @@ sandbox.mounts = [%q]
 package = "npm:%s"
 state = "/data"
 env = { MEMORY_FILE_PATH = "/data/memory.jsonl" }
-`, node, testimages.CABundle, everythingPkg, filesystemPkg, hostDir+":/data:ro", memoryPkg)
+`, node, testimages.CABundle, everythingPkg, everything, filesystemPkg, hostDir+":/data:ro", memoryPkg)
 }
 
 // newPackageEnv is a test world with the package servers configured.

@@ -205,7 +205,9 @@ func TestStartCleansUpEachFailure(t *testing.T) {
 		want string // engine calls, in order
 	}{
 		{"create", "create"},
-		{"attach", "create attach remove"},
+		// A refused attach is retried after start (Podman prepares the
+		// container on attach; its start error names the real cause).
+		{"attach", "create attach start attach remove"},
 		{"start", "create attach start attach-closed remove"},
 	}
 	for _, tt := range tests {
@@ -305,4 +307,12 @@ func TestCloseEscalates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Ping answers at once, unrecorded: the launcher pings once before its first
+// request, which the call lists below leave out.
+func (f *fakeDocker) Ping(context.Context) (types.Ping, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return types.Ping{APIVersion: "1.41"}, f.fail["ping"]
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/docker/docker/api/types/build"
@@ -28,7 +29,9 @@ func (l *Launcher) Prepare(ctx context.Context, spec Spec) (provided bool, err e
 	if err != nil {
 		return false, err
 	}
-	l.negotiateOnce(ctx)
+	if err := l.ready(ctx); err != nil {
+		return false, fmt.Errorf("prepare %s: %w", spec.Name, err)
+	}
 	if !spec.Rebuild {
 		present, err := l.ImagePresent(ctx, spec.Image)
 		if err != nil {
@@ -227,6 +230,7 @@ func tarContext(w io.Writer, dir, dockerfile string) error {
 			hdr.Name += "/"
 		}
 		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+		hdr.Mode = contextMode(runtime.GOOS, hdr.Mode)
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
@@ -245,6 +249,17 @@ func tarContext(w io.Writer, dir, dockerfile string) error {
 		return fmt.Errorf("tar build context: %w", err)
 	}
 	return tw.Close()
+}
+
+// contextMode is the mode a build context's tar entry gets. Windows has no
+// execute bits (Go reports 0666 for files), so there, as the Docker CLI does,
+// every entry is made executable and loses group and world write: a binary
+// COPYed into an image must run. Elsewhere the file system's mode is kept.
+func contextMode(goos string, mode int64) int64 {
+	if goos != "windows" {
+		return mode
+	}
+	return mode&^0o777 | mode&0o755 | 0o111
 }
 
 // ignoreRule is one .dockerignore line.

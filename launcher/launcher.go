@@ -53,6 +53,7 @@ const (
 const (
 	DefaultStopGrace   = 2 * time.Second
 	DefaultStopTimeout = 5 * time.Second
+	DefaultEngineWait  = 30 * time.Second
 )
 
 // teardownTimeout bounds the whole of Container.Close, including removal.
@@ -79,6 +80,7 @@ type dockerAPI interface {
 	VolumeRemove(ctx context.Context, volumeID string, force bool) error
 	VolumeList(ctx context.Context, options volume.ListOptions) (volume.ListResponse, error)
 	ServerVersion(ctx context.Context) (types.Version, error)
+	Ping(ctx context.Context) (types.Ping, error)
 	// For filtered egress (egress.go).
 	NetworkCreate(ctx context.Context, name string, options network.CreateOptions) (network.CreateResponse, error)
 	NetworkInspect(ctx context.Context, networkID string, options network.InspectOptions) (network.Inspect, error)
@@ -96,10 +98,19 @@ type Options struct {
 	// "stream":"stderr" fields). The zero value logs nothing (a zero
 	// zerolog.Logger has no writer and is disabled).
 	Logger zerolog.Logger
-	// Client is the Engine API client. Nil means a client from the
-	// environment (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) with API
-	// version negotiation; the Launcher then closes it in Close.
+	// Client is the Engine API client. Nil means a client for Endpoint,
+	// with API version negotiation; the Launcher then closes it in Close.
 	Client *client.Client
+	// Endpoint is the engine to talk to when Client is nil. Nil means
+	// ResolveEndpoint(HostSystem()): DOCKER_HOST, Docker contexts, then the
+	// well-known sockets, as the Docker CLI finds its engine.
+	Endpoint *Endpoint
+	// EngineWait bounds how long the first request waits for an engine
+	// whose socket exists but does not answer yet (one that is starting,
+	// as Docker Desktop does at login), retrying with a logged backoff.
+	// Zero means DefaultEngineWait; negative means no waiting. An absent
+	// socket fails at once.
+	EngineWait time.Duration
 	// Instance identifies this launcher in container labels. Empty means a
 	// random id.
 	Instance string
@@ -129,28 +140,15 @@ type Launcher struct {
 	pidStart  string
 	grace     time.Duration
 	stopAfter time.Duration
+	endpoint  Endpoint
+	wait      time.Duration
 
-	negotiate sync.Once
+	readyMu   sync.Mutex
+	readyDone bool
 	sweeping  atomic.Bool
 	bg        sync.WaitGroup
 	bgCtx     context.Context // background work (the sweep) ends when Close cancels it
 	bgCancel  context.CancelFunc
-}
-
-// versionNegotiator is implemented by clients that negotiate the API version.
-type versionNegotiator interface {
-	NegotiateAPIVersion(ctx context.Context)
-}
-
-// negotiateOnce settles the API version before the first requests run
-// concurrently: the client's lazy negotiation on first use is not safe for
-// concurrent requests. It costs the one ping that lazy negotiation would cost.
-func (l *Launcher) negotiateOnce(ctx context.Context) {
-	l.negotiate.Do(func() {
-		if n, ok := l.api.(versionNegotiator); ok {
-			n.NegotiateAPIVersion(ctx)
-		}
-	})
 }
 
 // New returns a Launcher. It does not contact the engine.
@@ -162,6 +160,7 @@ func New(opts Options) (*Launcher, error) {
 		pid:       os.Getpid(),
 		grace:     opts.StopGrace,
 		stopAfter: opts.StopTimeout,
+		wait:      opts.EngineWait,
 		closeAPI:  func() error { return nil },
 	}
 	l.bgCtx, l.bgCancel = context.WithCancel(context.Background())
@@ -177,24 +176,33 @@ func New(opts Options) (*Launcher, error) {
 	if l.stopAfter <= 0 {
 		l.stopAfter = DefaultStopTimeout
 	}
-	host, err := os.Hostname()
-	if err != nil {
-		return nil, fmt.Errorf("hostname: %w", err)
+	if l.wait == 0 {
+		l.wait = DefaultEngineWait
 	}
-	l.host = host
+	l.host = machineID()
 	if st, ok := procStartTime(l.pid); ok {
 		l.pidStart = st
 	}
 	if opts.Client != nil {
 		l.api = opts.Client
-	} else {
-		c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-		if err != nil {
-			return nil, fmt.Errorf("docker client: %w", err)
-		}
-		l.api = c
-		l.closeAPI = c.Close
+		l.endpoint = Endpoint{Host: opts.Client.DaemonHost(), Source: SourceDefault}
+		return l, nil
 	}
+	if opts.Endpoint != nil {
+		l.endpoint = *opts.Endpoint
+	} else {
+		ep, err := ResolveEndpoint(HostSystem())
+		if err != nil {
+			return nil, err
+		}
+		l.endpoint = ep
+	}
+	c, err := newClient(l.endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("docker client for %s: %w", l.endpoint.Host, err)
+	}
+	l.api = c
+	l.closeAPI = c.Close
 	return l, nil
 }
 
@@ -445,7 +453,9 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 		}
 	}()
 	began := time.Now()
-	l.negotiateOnce(ctx)
+	if err := l.ready(ctx); err != nil {
+		return nil, err
+	}
 
 	if spec.Rebuild && (spec.BuildContext != "" || spec.Package != nil) {
 		if err := l.provideImageForStart(ctx, spec, "rebuild requested for image "+spec.Image); err != nil {
@@ -506,16 +516,32 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 		}
 	}
 
-	hj, err := l.api.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
+	attach := container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true}
+	started := false
+	hj, err := l.api.ContainerAttach(ctx, id, attach)
 	if err != nil {
-		return nil, fmt.Errorf("attach: %w", err)
+		// Some engines (Podman) prepare the container when attaching to
+		// it, and the Docker client then reports only "unable to upgrade
+		// to tcp, received 409". Starting it shows the engine's own
+		// error; if the start works, attach to the running container.
+		if serr := l.api.ContainerStart(ctx, id, container.StartOptions{}); serr != nil {
+			return nil, fmt.Errorf("attach: %v; container start: %w", err, serr)
+		}
+		started = true
+		l.log.Warn().Str("server", spec.Name).Err(err).
+			Msg("the engine refused to attach before start; attached after start (stderr the server wrote first may be lost)")
+		if hj, err = l.api.ContainerAttach(ctx, id, attach); err != nil {
+			return nil, fmt.Errorf("attach after start: %w", err)
+		}
 	}
 	cleanups = append(cleanups, func(context.Context) error { hj.Close(); return nil })
 
 	c := newContainer(l, spec, id, name, hj)
-	if err := l.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		c.stopBackground()
-		return nil, fmt.Errorf("container start: %w", err)
+	if !started {
+		if err := l.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+			c.stopBackground()
+			return nil, fmt.Errorf("container start: %w", err)
+		}
 	}
 	if files != nil {
 		if err := files.finish(ctx); err != nil {
@@ -545,20 +571,47 @@ func (l *Launcher) create(ctx context.Context, spec Spec, cfg *container.Config,
 	if err == nil {
 		return resp.ID, nil
 	}
+	if initMissing(err) && hc.Init != nil && *hc.Init {
+		l.log.Warn().Str("server", spec.Name).Err(err).
+			Msg("the engine has no init helper for PID 1; starting the server without one (zombies are not reaped)")
+		noInit := false
+		hc.Init = &noInit
+		resp, err = l.api.ContainerCreate(ctx, cfg, hc, nil, nil, name)
+		if err == nil {
+			return resp.ID, nil
+		}
+	}
+	createErr := err
 	if !cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("container create: %w", err)
 	}
-	if _, ierr := l.api.ImageInspect(ctx, spec.Image); ierr == nil {
+	// A not-found from create may be about something other than the
+	// image (an engine's init helper, a volume): only an image the engine
+	// itself says is absent is built or pulled, and any other answer is
+	// reported as the engine gave it, never as a missing image.
+	if _, ierr := l.api.ImageInspect(ctx, spec.Image); !cerrdefs.IsNotFound(ierr) {
+		if ierr != nil {
+			return "", fmt.Errorf("container create: %w (and inspecting image %s: %v)", err, spec.Image, ierr)
+		}
 		return "", fmt.Errorf("container create: %w", err)
 	}
 	if err := l.provideImageForStart(ctx, spec, "image "+spec.Image+" is not here"); err != nil {
-		return "", err
+		return "", fmt.Errorf("%w (the engine answered the create with: %v)", err, createErr)
 	}
 	resp, err = l.api.ContainerCreate(ctx, cfg, hc, nil, nil, name)
 	if err != nil {
 		return "", fmt.Errorf("container create: %w", err)
 	}
 	return resp.ID, nil
+}
+
+// initMissing reports whether a create failed because the engine lacks the
+// init helper that HostConfig.Init asks for (Podman's catatonit, looked for
+// in /usr/libexec/podman while distributions install it elsewhere).
+func initMissing(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "catatonit") || strings.Contains(msg, "container-init") ||
+		strings.Contains(msg, "init binary")
 }
 
 // sweepInBackground starts an orphan sweep unless one is running already.
@@ -633,7 +686,9 @@ func shortID(id string) string {
 // Engine reports the engine's version and API version, or why the engine
 // cannot be reached. It is what `mcp-sandbox doctor` shows.
 func (l *Launcher) Engine(ctx context.Context) (version, apiVersion string, err error) {
-	l.negotiateOnce(ctx)
+	if err := l.ready(ctx); err != nil {
+		return "", "", err
+	}
 	v, err := l.api.ServerVersion(ctx)
 	if err != nil {
 		return "", "", err
@@ -643,7 +698,9 @@ func (l *Launcher) Engine(ctx context.Context) (version, apiVersion string, err 
 
 // ImagePresent reports whether the engine has the image ref locally.
 func (l *Launcher) ImagePresent(ctx context.Context, ref string) (bool, error) {
-	l.negotiateOnce(ctx)
+	if err := l.ready(ctx); err != nil {
+		return false, err
+	}
 	_, err := l.api.ImageInspect(ctx, ref)
 	if err == nil {
 		return true, nil

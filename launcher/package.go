@@ -446,7 +446,9 @@ func (l *Launcher) Inspect(ctx context.Context, spec Spec) (Prepared, bool, erro
 	if err != nil {
 		return Prepared{}, false, err
 	}
-	l.negotiateOnce(ctx)
+	if err := l.ready(ctx); err != nil {
+		return Prepared{}, false, err
+	}
 	pr := Prepared{Image: spec.Image}
 	if spec.Package != nil {
 		pr.Package = spec.Package.String()
@@ -469,7 +471,9 @@ func (l *Launcher) Inspect(ctx context.Context, spec Spec) (Prepared, bool, erro
 // (none when keep is ""), with the install stages under them, and returns
 // the tags removed. Images in use by a container are left, and reported.
 func (l *Launcher) RemoveImages(ctx context.Context, server, keep string) ([]string, error) {
-	l.negotiateOnce(ctx)
+	if err := l.ready(ctx); err != nil {
+		return nil, err
+	}
 	list, err := l.api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
 		filters.Arg("label", LabelServer+"="+server), filters.Arg("label", LabelRole+"=package"))})
 	if err != nil {
@@ -502,7 +506,9 @@ func (l *Launcher) RemoveImages(ctx context.Context, server, keep string) ([]str
 // RemoveState removes server's state volume. It reports whether there was
 // one; a volume in use by a running server is not removed.
 func (l *Launcher) RemoveState(ctx context.Context, server string) (bool, error) {
-	l.negotiateOnce(ctx)
+	if err := l.ready(ctx); err != nil {
+		return false, err
+	}
 	err := l.api.VolumeRemove(ctx, StateVolume(server), false)
 	switch {
 	case err == nil:

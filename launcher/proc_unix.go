@@ -4,8 +4,6 @@ package launcher
 
 import (
 	"errors"
-	"os"
-	"strconv"
 	"syscall"
 )
 
@@ -23,14 +21,4 @@ func processAlive(pid int, start string) bool {
 		}
 	}
 	return true
-}
-
-// procStartTime returns field 22 of /proc/<pid>/stat, the process start time
-// in clock ticks since boot. It reports false where /proc is missing.
-func procStartTime(pid int) (string, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return "", false
-	}
-	return parseStatStartTime(string(b))
 }

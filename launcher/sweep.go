@@ -20,7 +20,9 @@ import (
 // reused pid). Objects of live launchers, of other hosts, and with unreadable
 // labels are kept. It returns the number of containers removed.
 func (l *Launcher) Sweep(ctx context.Context) (removed int, err error) {
-	l.negotiateOnce(ctx)
+	if err := l.ready(ctx); err != nil {
+		return 0, err
+	}
 	f := filters.NewArgs(
 		filters.Arg("label", LabelManaged+"=true"),
 		filters.Arg("label", LabelHost+"="+l.host),

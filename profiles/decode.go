@@ -576,13 +576,14 @@ func (d *decoder) mounts(p []string, v any) []Mount {
 	targets := map[string]bool{}
 	for i, spec := range list {
 		ep := sub(p, elem(i))
-		parts := strings.Split(spec, ":")
-		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		src, dst, mode, ok := splitMount(spec)
+		if !ok {
 			d.valuef(ep, "invalid mount %q: want SRC:DST[:ro|rw]", spec)
 			continue
 		}
+		parts := []string{src, dst, mode}
 		m := Mount{ReadOnly: true}
-		if len(parts) == 3 {
+		if mode != "" {
 			switch parts[2] {
 			case "ro":
 			case "rw":

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -52,23 +51,9 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 	// about when there is no configuration yet.
 	var l *launcher.Launcher
 	if cfg == nil || hasLocal(cfg) {
-		where := os.Getenv("DOCKER_HOST")
-		if where == "" {
-			where = "the default socket"
-		}
-		l, err = launcher.New(launcher.Options{})
-		var version, api string
-		if err == nil {
+		l = doctorEngine(ctx, report)
+		if l != nil {
 			defer l.Close()
-			cctx, cancel := check(ctx)
-			version, api, err = l.Engine(cctx)
-			cancel()
-		}
-		if err != nil {
-			report("FAIL", "docker", fmt.Sprintf("no engine at %s: %v (start Docker, or set DOCKER_HOST)", where, err))
-			l = nil
-		} else {
-			report("ok", "docker", fmt.Sprintf("engine %s (API %s) at %s", version, api, where))
 		}
 	}
 
@@ -136,6 +121,35 @@ func cmdDoctor(ctx context.Context, s Streams, args []string) error {
 		}
 	}
 	return doctorResult(failures)
+}
+
+// doctorEngine reports the Docker engine: where it is and how it was found
+// (DOCKER_HOST, a context, a well-known socket), or why none answers. A
+// starting engine is not waited for: doctor reports what it sees now.
+func doctorEngine(ctx context.Context, report func(state, what, detail string)) *launcher.Launcher {
+	ep, err := launcher.ResolveEndpoint(launcher.HostSystem())
+	if err != nil {
+		report("FAIL", "docker", fmt.Sprintf("%v (fix or remove it, or set DOCKER_HOST)", err))
+		return nil
+	}
+	l, err := launcher.New(launcher.Options{Endpoint: &ep, EngineWait: -1})
+	if err != nil {
+		report("FAIL", "docker", err.Error())
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	info, err := l.EngineInfo(cctx)
+	if err != nil {
+		l.Close()
+		report("FAIL", "docker", err.Error())
+		return nil
+	}
+	report("ok", "docker", fmt.Sprintf("%s at %s (%s)", info, ep.Host, ep.From()))
+	if note := info.Note(); note != "" {
+		report("note", "docker", note)
+	}
+	return l
 }
 
 func doctorResult(failures int) error {

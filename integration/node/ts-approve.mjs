@@ -1,6 +1,8 @@
 // A TypeScript SDK host that declares form elicitation: it calls echo twice
 // (the relay asks before each; the first question is accepted, the second
-// declined), then get_time (not held), and prints what it saw as JSON.
+// declined), then another tool (not held), and prints what it saw as JSON.
+// The defaults fit the probe; ECHO_ARG, OTHER_TOOL, OTHER_ARGS (JSON) and
+// CALLS_TOOL ("" for none) fit other servers.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -8,6 +10,10 @@ import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 const [command, ...args] = process.argv.slice(2);
 const transport = new StdioClientTransport({ command, args, env: process.env, stderr: "inherit" });
 const client = new Client({ name: "ts-host", version: "1.0.0" }, { capabilities: { elicitation: { form: {} } } });
+const echoArg = process.env.ECHO_ARG || "text";
+const otherTool = process.env.OTHER_TOOL || "get_time";
+const otherArgs = JSON.parse(process.env.OTHER_ARGS || "{}");
+const callsTool = process.env.CALLS_TOOL ?? "calls";
 const answers = ["accept", "decline"];
 const out = { questions: [] };
 client.setRequestHandler(ElicitRequestSchema, async (req) => {
@@ -17,15 +23,15 @@ client.setRequestHandler(ElicitRequestSchema, async (req) => {
 });
 try {
   await client.connect(transport);
-  out.first = (await client.callTool({ name: "echo", arguments: { text: "first from typescript" } })).content;
+  out.first = (await client.callTool({ name: "echo", arguments: { [echoArg]: "first from typescript" } })).content;
   try {
-    await client.callTool({ name: "echo", arguments: { text: "second" } });
+    await client.callTool({ name: "echo", arguments: { [echoArg]: "second" } });
     out.second = "succeeded";
   } catch (e) {
     out.second = { code: e.code, message: e.message };
   }
-  out.time = (await client.callTool({ name: "get_time", arguments: {} })).content;
-  out.calls = (await client.callTool({ name: "calls", arguments: {} })).structuredContent;
+  out.time = (await client.callTool({ name: otherTool, arguments: otherArgs })).content;
+  if (callsTool) out.calls = (await client.callTool({ name: callsTool, arguments: {} })).structuredContent;
 } catch (e) {
   out.error = String(e && e.stack || e);
 } finally {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/mcp-sandbox/mcp-sandbox/shim/internal/envelope"
 )
 
 // hotSpots appends to dst, in increasing order, the positions in msg where
@@ -203,24 +205,9 @@ func hex4(b []byte) (rune, bool) {
 }
 
 // stringEnd returns the index of the quote closing the JSON string whose
-// content starts at msg[start], or len(msg) if the string is unterminated.
-func stringEnd(msg []byte, start int) int {
-	for k := start; ; {
-		j := bytes.IndexByte(msg[k:], '"')
-		if j < 0 {
-			return len(msg)
-		}
-		q := k + j
-		backslashes := 0
-		for q-1-backslashes >= start && msg[q-1-backslashes] == '\\' {
-			backslashes++
-		}
-		if backslashes%2 == 0 {
-			return q
-		}
-		k = q + 1
-	}
-}
+// content starts at msg[start], or len(msg) if the string is unterminated:
+// the same scanner the relay reads envelopes with.
+func stringEnd(msg []byte, start int) int { return envelope.StringEnd(msg, start) }
 
 // appendDecoded appends the decoded content of the JSON string literal body
 // raw to dst. Like encoding/json it turns an unpaired surrogate into

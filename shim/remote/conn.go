@@ -182,17 +182,17 @@ func (c *Conn) WriteMessage(msg []byte) error {
 	out := msg
 	var p *pendingCall
 	switch {
-	case env.isRequest():
-		p = c.newPending(slices.Clone(env.id), env.method)
-		out = splice(msg, env.idStart, env.idEnd, strconv.AppendInt(nil, p.upID, 10))
-		if env.method == "initialize" {
+	case env.IsRequest():
+		p = c.newPending(slices.Clone(env.ID), env.Method)
+		out = splice(msg, env.IDStart, env.IDEnd, strconv.AppendInt(nil, p.upID, 10))
+		if env.Method == "initialize" {
 			c.mu.Lock()
 			c.initMsg = slices.Clone(msg)
 			c.mu.Unlock()
 		}
-	case env.isNotification() && env.method == "notifications/cancelled":
+	case env.IsNotification() && env.Method == "notifications/cancelled":
 		out = c.rewriteCancel(msg, env)
-	case env.isNotification() && env.method == "notifications/initialized":
+	case env.IsNotification() && env.Method == "notifications/initialized":
 		c.mu.Lock()
 		c.initializedMsg = slices.Clone(msg)
 		c.mu.Unlock()
@@ -211,12 +211,12 @@ func (c *Conn) WriteMessage(msg []byte) error {
 		defer close(finished)
 		c.send(out, env, p, signal)
 	}()
-	if undecided || (p != nil && env.method == "initialize") {
+	if undecided || (p != nil && env.Method == "initialize") {
 		select {
 		case <-finished:
 		case <-c.done:
 		}
-		if p != nil && env.method == "initialize" {
+		if p != nil && env.Method == "initialize" {
 			select {
 			case <-p.answered:
 			case <-c.done:
@@ -347,14 +347,14 @@ func (c *Conn) failAllPending(err error) {
 // rewriteCancel maps params.requestId of a host cancellation to the
 // upstream id and forgets the request, so a late answer is dropped.
 func (c *Conn) rewriteCancel(msg []byte, env envelope) []byte {
-	if env.params == nil {
+	if env.Params == nil {
 		return msg
 	}
-	start, end, ok := findKey(env.params, "requestId")
+	start, end, ok := findKey(env.Params, "requestId")
 	if !ok {
 		return msg
 	}
-	hostID := env.params[start:end]
+	hostID := env.Params[start:end]
 	c.mu.Lock()
 	var found *pendingCall
 	for _, p := range c.pending {
@@ -371,7 +371,7 @@ func (c *Conn) rewriteCancel(msg []byte, env envelope) []byte {
 		return msg
 	}
 	close(found.answered)
-	off := env.paramsStart
+	off := env.ParamsStart
 	return splice(msg, off+start, off+end, strconv.AppendInt(nil, found.upID, 10))
 }
 
@@ -391,7 +391,7 @@ func (c *Conn) deliverOne(raw []byte) {
 	data, err := normalizeMessage(raw)
 	var env envelope
 	if err == nil {
-		if env, err = parseEnvelope(data); err == nil && env.isResponse() {
+		if env, err = parseEnvelope(data); err == nil && env.IsResponse() {
 			c.deliverResponse(data, env)
 			return
 		}
@@ -400,7 +400,7 @@ func (c *Conn) deliverOne(raw []byte) {
 		c.log.Warn().Err(err).Msg("dropping an invalid message from the remote server")
 		return
 	}
-	if !env.hasMethod {
+	if !env.HasMethod {
 		// Neither request, notification nor response: an HTTP error
 		// body or the like, which would break the host's parser.
 		c.log.Warn().Msg("dropping a message from the remote server that is not JSON-RPC")
@@ -417,21 +417,21 @@ func isResponse(body []byte) bool {
 		return false
 	}
 	env, err := parseEnvelope(data)
-	return err == nil && env.isResponse()
+	return err == nil && env.IsResponse()
 }
 
 func (c *Conn) deliverResponse(data []byte, env envelope) {
 	var p *pendingCall
-	if id, ok := upstreamID(env.id); ok {
+	if id, ok := upstreamID(env.ID); ok {
 		p = c.takePending(id)
 	}
 	if p == nil {
-		c.log.Warn().Str("id", string(env.id)).Msg("dropping a response to an unknown or cancelled request")
+		c.log.Warn().Str("id", string(env.ID)).Msg("dropping a response to an unknown or cancelled request")
 		return
 	}
-	if p.method == "initialize" && env.result != nil {
+	if p.method == "initialize" && env.Result != nil {
 		c.mu.Lock()
-		c.protocol = protocolVersionOf(env.result)
+		c.protocol = protocolVersionOf(env.Result)
 		c.mu.Unlock()
 	}
 	if p.hostID == nil {
@@ -439,7 +439,7 @@ func (c *Conn) deliverResponse(data []byte, env envelope) {
 		close(p.answered)
 		return
 	}
-	c.enqueue(splice(data, env.idStart, env.idEnd, p.hostID))
+	c.enqueue(splice(data, env.IDStart, env.IDEnd, p.hostID))
 	close(p.answered)
 }
 
@@ -463,8 +463,8 @@ func (c *Conn) send(msg []byte, env envelope, p *pendingCall, wrote func()) {
 	case err != nil && p != nil:
 		c.failCall(p, err)
 	case err != nil:
-		c.log.Warn().Err(err).Str("method", env.method).Msg("could not deliver a message to the remote server")
-	case env.isNotification() && env.method == "notifications/initialized":
+		c.log.Warn().Err(err).Str("method", env.Method).Msg("could not deliver a message to the remote server")
+	case env.IsNotification() && env.Method == "notifications/initialized":
 		c.startListening()
 	}
 }
@@ -806,7 +806,7 @@ func (c *Conn) reinitialize(staleGen int) error {
 		return err
 	}
 	p := c.newPending(nil, "initialize")
-	resp, _, _, err := c.post(splice(initMsg, env.idStart, env.idEnd, strconv.AppendInt(nil, p.upID, 10)), nil)
+	resp, _, _, err := c.post(splice(initMsg, env.IDStart, env.IDEnd, strconv.AppendInt(nil, p.upID, 10)), nil)
 	if err != nil {
 		c.takePending(p.upID)
 		return err
@@ -819,7 +819,7 @@ func (c *Conn) reinitialize(staleGen int) error {
 	if p.err != nil {
 		return p.err
 	}
-	if renv, err := parseEnvelope(p.resp); err != nil || renv.result == nil {
+	if renv, err := parseEnvelope(p.resp); err != nil || renv.Result == nil {
 		return errors.New("the server refused the replayed initialize")
 	}
 	if initialized != nil {

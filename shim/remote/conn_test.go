@@ -59,8 +59,8 @@ func TestRelayStreamable(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if string(env.id) != id {
-					t.Errorf("tools/list response id = %s, want %s", env.id, id)
+				if string(env.ID) != id {
+					t.Errorf("tools/list response id = %s, want %s", env.ID, id)
 				}
 				if !strings.Contains(resp, `"name":"echo"`) {
 					t.Errorf("tools/list response lacks echo: %s", resp)

@@ -208,7 +208,7 @@ func rpc(t testing.TB, c *Conn, msg string) (resp string, before []string) {
 		if err != nil {
 			t.Fatalf("read invalid message %s: %v", got, err)
 		}
-		if genv.isResponse() && bytes.Equal(genv.id, env.id) {
+		if genv.IsResponse() && bytes.Equal(genv.ID, env.ID) {
 			return got, before
 		}
 		before = append(before, got)

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
+
+	scan "github.com/mcp-sandbox/mcp-sandbox/shim/internal/envelope"
 )
 
 // JSON-RPC error codes used in responses the bridge synthesizes.
@@ -17,103 +18,33 @@ const (
 	codeInternalError = -32603
 )
 
-// envelope is the part of a JSON-RPC message the bridge reads. Keys are
-// matched exactly (not case-insensitively) and the last duplicate key wins,
-// as in JavaScript.
-type envelope struct {
-	// id is the raw "id" value, byte for byte; nil when the key is absent.
-	id json.RawMessage
-	// idStart and idEnd delimit id inside the message.
-	idStart, idEnd int
-	method         string
-	hasMethod      bool
-	params         json.RawMessage
-	paramsStart    int
-	result         json.RawMessage
-}
-
-func (e *envelope) isRequest() bool      { return e.hasMethod && e.id != nil }
-func (e *envelope) isNotification() bool { return e.hasMethod && e.id == nil }
-func (e *envelope) isResponse() bool     { return !e.hasMethod && e.id != nil }
+// envelope is the part of a JSON-RPC message the bridge reads, located by
+// the shared scanner: keys are matched exactly (not case-insensitively) and
+// the last duplicate key wins, as in JavaScript.
+type envelope = scan.Envelope
 
 // parseEnvelope reads the top-level keys of one JSON-RPC message.
 func parseEnvelope(msg []byte) (envelope, error) {
-	var env envelope
-	dec := json.NewDecoder(bytes.NewReader(msg))
-	tok, err := dec.Token()
-	if err != nil {
-		return env, fmt.Errorf("parse message: %w", err)
+	if !json.Valid(msg) {
+		return envelope{}, errors.New("parse message: invalid JSON")
 	}
-	if tok != json.Delim('{') {
-		return env, errors.New("parse message: not a JSON object")
+	e, ok := scan.Parse(msg)
+	if !ok {
+		return envelope{}, errors.New("parse message: not a JSON object")
 	}
-	for dec.More() {
-		keyTok, err := dec.Token()
-		if err != nil {
-			return env, fmt.Errorf("parse message: %w", err)
-		}
-		key, _ := keyTok.(string)
-		keyEnd := int(dec.InputOffset())
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return env, fmt.Errorf("parse message: %w", err)
-		}
-		end := int(dec.InputOffset())
-		// Between the key and the value there is only ":" and white space,
-		// so the first occurrence of the value's bytes is the value.
-		start := keyEnd + bytes.Index(msg[keyEnd:end], raw)
-		switch key {
-		case "id":
-			env.id, env.idStart, env.idEnd = raw, start, start+len(raw)
-		case "method":
-			env.hasMethod = json.Unmarshal(raw, &env.method) == nil
-		case "params":
-			env.params, env.paramsStart = raw, start
-		case "result":
-			env.result = raw
-		}
-	}
-	if _, err := dec.Token(); err != nil { // closing brace
-		return env, fmt.Errorf("parse message: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return env, errors.New("parse message: data after the JSON object")
-	}
-	return env, nil
+	return e, nil
 }
 
 // splice returns msg with msg[start:end] replaced by val.
-func splice(msg []byte, start, end int, val []byte) []byte {
-	out := make([]byte, 0, len(msg)-(end-start)+len(val))
-	out = append(out, msg[:start]...)
-	out = append(out, val...)
-	return append(out, msg[end:]...)
-}
+var splice = scan.Splice
 
 // findKey locates the value of key in the JSON object obj (exact key match,
 // last duplicate wins) and returns its bounds, or ok == false.
 func findKey(obj []byte, key string) (start, end int, ok bool) {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	if !json.Valid(obj) {
 		return 0, 0, false
 	}
-	for dec.More() {
-		keyTok, err := dec.Token()
-		if err != nil {
-			return 0, 0, false
-		}
-		keyEnd := int(dec.InputOffset())
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return 0, 0, false
-		}
-		if k, _ := keyTok.(string); k == key {
-			e := int(dec.InputOffset())
-			start = keyEnd + bytes.Index(obj[keyEnd:e], raw)
-			end, ok = start+len(raw), true
-		}
-	}
-	return start, end, ok
+	return scan.Find(obj, key)
 }
 
 // upstreamID parses an id the bridge assigned (a positive integer).

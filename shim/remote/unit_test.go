@@ -39,20 +39,20 @@ func TestParseEnvelope(t *testing.T) {
 			}
 			kind := "other"
 			switch {
-			case env.isRequest():
+			case env.IsRequest():
 				kind = "request"
-			case env.isNotification():
+			case env.IsNotification():
 				kind = "notification"
-			case env.isResponse():
+			case env.IsResponse():
 				kind = "response"
 			}
-			got := []string{string(env.id), env.method, kind}
+			got := []string{string(env.ID), env.Method, kind}
 			want := []string{tt.wantID, tt.wantMethod, tt.wantKind}
 			if diff := cmp.Diff(got, want); diff != "" {
 				t.Errorf("envelope (-got +want):\n%s", diff)
 			}
-			if env.id != nil {
-				if got := tt.msg[env.idStart:env.idEnd]; got != tt.wantID {
+			if env.ID != nil {
+				if got := tt.msg[env.IDStart:env.IDEnd]; got != tt.wantID {
 					t.Errorf("id bounds select %q, want %q", got, tt.wantID)
 				}
 			}
@@ -74,7 +74,7 @@ func TestSpliceKeepsOtherBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := string(splice([]byte(msg), env.idStart, env.idEnd, []byte("12")))
+	got := string(splice([]byte(msg), env.IDStart, env.IDEnd, []byte("12")))
 	want := `{"z":1, "id" : 12 ,"params":{"n":1.50}}`
 	if got != want {
 		t.Errorf("splice = %s, want %s", got, want)

@@ -70,6 +70,10 @@ func checkNpxImport(t *testing.T, w *hostWorld, file, key, out, dir, token strin
 			t.Errorf("no package server %s in the config:\n%s", n, cfg)
 		}
 	}
+	// check accepts what import wrote, and the servers are pinned.
+	if check := w.cli(t, "check"); !strings.Contains(check, "tool definitions pinned") {
+		t.Errorf("check:\n%s", check)
+	}
 	if backups, _ := filepath.Glob(file + ".mcp-sandbox-backup-*"); len(backups) != 1 {
 		t.Errorf("backups: %v", backups)
 	}

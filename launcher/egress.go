@@ -63,6 +63,10 @@ type Egress struct {
 	OnRefused func(egress.Event)
 }
 
+// ErrEgressUnsupported reports an engine that cannot give a server filtered
+// egress without leaving the host's own services in its reach.
+var ErrEgressUnsupported = errors.New("this engine keeps an address of the host on the egress network (it ignores " + inhibitIPv4 + ", as Podman's Docker-compatible API does), so host services would be in reach of the server; filtered egress (allow_hosts) needs Docker Engine, or network = \"bridge\" chosen knowingly")
+
 // inhibitIPv4 is the bridge driver option that leaves the host without an
 // address on the network.
 const inhibitIPv4 = "com.docker.network.bridge.inhibit_ipv4"
@@ -286,8 +290,10 @@ func (l *Launcher) startEgress(ctx context.Context, spec Spec, name string) (_ *
 	if ni.Options[inhibitIPv4] != "true" {
 		// Podman's compatible API drops the option: the host keeps an
 		// address on the internal network, where services the host
-		// listens with on all addresses are in reach of the server.
-		eg.log.Warn().Msg("the engine keeps an address of the host on the egress network: host services listening on all addresses are reachable from the server (Podman); bind them to specific addresses")
+		// listens with on all addresses would be in reach of the server.
+		// Filtered egress that lets the host through is not filtered:
+		// refuse rather than warn.
+		return nil, ErrEgressUnsupported
 	}
 	subnet := ""
 	for _, c := range ni.IPAM.Config {

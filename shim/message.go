@@ -57,7 +57,6 @@ func parseMessage(raw []byte) (*message, error) {
 // The relay's names for the shared scanner (see shim/internal/envelope).
 var (
 	isBatch         = envelope.IsBatch
-	eachMember      = envelope.EachMember
 	member          = envelope.Member
 	stringMember    = envelope.StringMember
 	eachElement     = envelope.EachElement

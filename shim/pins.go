@@ -2,6 +2,8 @@ package shim
 
 import (
 	"encoding/json"
+	"strconv"
+	"time"
 
 	"github.com/mcp-sandbox/mcp-sandbox/profiles"
 	"github.com/mcp-sandbox/mcp-sandbox/shim/pins"
@@ -26,7 +28,20 @@ type pinState struct {
 	first   bool              // nothing was pinned: this session's first full list is recorded
 	seen    map[string]string // as offered in this session's last list: name → digest
 	loadErr error
+
+	// After the server's list_changed the relay lists the tools itself to
+	// re-check them against the pins. gen counts list_changed
+	// notifications; asked maps the id key of each of the relay's own
+	// tools/list requests to the gen it was sent for (an answer for an
+	// older gen is stale); relist is closed when the re-check is done.
+	gen    int
+	asked  map[string]int
+	relist chan struct{}
 }
+
+// relistWait bounds how long a call to a pinned tool waits for the relay's
+// own re-listing after a list_changed before it is refused.
+const relistWait = 5 * time.Second
 
 // pinsLocked loads the pins on first use. r.g.mu must be held.
 func (r *Relay) pinsLocked() *pinState {
@@ -69,6 +84,21 @@ func (r *Relay) pinnedTool(pol *profiles.Policy, name string) profiles.Decision 
 	ps := r.pinsLocked()
 	cur, seen := ps.seen[name]
 	trusted, pinned := ps.pinned[name]
+	if !seen && pinned && ps.relist != nil {
+		// The relay is listing the tools again after a list_changed:
+		// wait for that (briefly), then decide on what it found.
+		ch := ps.relist
+		r.g.mu.Unlock()
+		t := time.NewTimer(relistWait)
+		select {
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+		r.g.mu.Lock()
+		cur, seen = ps.seen[name]
+		trusted, pinned = ps.pinned[name]
+	}
 	switch {
 	case ps.loadErr != nil:
 		return profiles.Decision{Rule: r.trustHint("the pinned definitions cannot be read")}
@@ -142,13 +172,117 @@ func (r *Relay) pinList(pol *profiles.Policy, raw []byte) []byte {
 	return setMember(raw, "result", setMember(result, "tools", kept))
 }
 
-// toolsChanged is called when the server says its tool list changed: until
-// the host lists again, no tool counts as seen, so a changed definition is
-// never called under its old trust.
-func (r *Relay) toolsChanged(Conn) {
+// toolsChanged is called when the server says its tool list changed: no
+// tool counts as seen any more, so a changed definition is never called
+// under its old trust. With pinning on, the relay then lists the tools
+// itself (ids in its own namespace, the answer consumed), so calls to tools
+// that did not change go on without waiting for the host to list again.
+func (r *Relay) toolsChanged(upstream Conn) {
 	r.g.mu.Lock()
-	defer r.g.mu.Unlock()
-	if r.g.pins != nil {
-		r.g.pins.seen = map[string]string{}
+	if !r.pinning(r.Policy()) {
+		if r.g.pins != nil {
+			r.g.pins.seen = map[string]string{}
+		}
+		r.g.mu.Unlock()
+		return
+	}
+	ps := r.pinsLocked()
+	ps.seen = map[string]string{}
+	ps.gen++
+	if ps.relist == nil {
+		ps.relist = make(chan struct{})
+	}
+	gen := ps.gen
+	r.g.mu.Unlock()
+	r.relistTools(upstream, gen, "")
+}
+
+// relistTools sends the relay's own tools/list (from cursor) for gen.
+func (r *Relay) relistTools(upstream Conn, gen int, cursor string) {
+	r.g.mu.Lock()
+	r.g.seq++
+	id := r.g.idPrefix + "tools-" + strconv.Itoa(r.g.seq)
+	idRaw, _ := json.Marshal(id)
+	key, _ := idKey(idRaw)
+	ps := r.pinsLocked()
+	if ps.asked == nil {
+		ps.asked = map[string]int{}
+	}
+	ps.asked[key] = gen
+	r.g.mu.Unlock()
+	req := map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/list"}
+	if cursor != "" {
+		req["params"] = map[string]any{"cursor": cursor}
+	}
+	raw, _ := json.Marshal(req)
+	// Not from the server's reader itself: a server busy writing to us
+	// must not block the reader that would drain it.
+	go func() {
+		if err := upstream.WriteMessage(raw); err != nil {
+			r.log.Debug().Err(err).Msg("could not write to server")
+			r.g.mu.Lock()
+			delete(ps.asked, key)
+			r.relistDoneLocked(ps, gen)
+			r.g.mu.Unlock()
+		}
+	}()
+}
+
+// relistAnswer consumes the server's answer to the relay's own tools/list:
+// the tools it lists count as seen with their current definitions (the
+// pins decide at each call, as after a host's list). It reports whether m
+// was such an answer.
+func (r *Relay) relistAnswer(upstream Conn, m *message) bool {
+	key, ok := idKey(m.id)
+	if !ok {
+		return false
+	}
+	r.g.mu.Lock()
+	ps := r.g.pins
+	if ps == nil {
+		r.g.mu.Unlock()
+		return false
+	}
+	gen, mine := ps.asked[key]
+	if !mine {
+		r.g.mu.Unlock()
+		return false
+	}
+	delete(ps.asked, key)
+	if gen != ps.gen {
+		// Another list_changed came after this list was asked for; its
+		// own list decides.
+		r.g.mu.Unlock()
+		return true
+	}
+	list := member(m.result, "tools")
+	if m.err != nil || list == nil {
+		r.relistDoneLocked(ps, gen)
+		r.g.mu.Unlock()
+		r.log.Warn().Msg("the server did not list its tools after list_changed; its tools wait for the host to list them")
+		return true
+	}
+	eachElement(list, func(elem []byte) {
+		if name, def, err := pins.Canonical(elem); err == nil {
+			ps.seen[name] = pins.Digest(def)
+		}
+	})
+	cursor, _ := stringMember(m.result, "nextCursor")
+	if cursor == "" {
+		r.relistDoneLocked(ps, gen)
+	}
+	r.g.mu.Unlock()
+	if cursor != "" {
+		r.relistTools(upstream, gen, cursor)
+	}
+	return true
+}
+
+// relistDoneLocked releases the calls waiting for gen's re-check.
+// r.g.mu must be held.
+func (r *Relay) relistDoneLocked(ps *pinState, gen int) {
+	if gen == ps.gen && ps.relist != nil {
+		close(ps.relist)
+		ps.relist = nil
 	}
 }

@@ -559,6 +559,9 @@ func (r *Relay) handleUpstream(host, upstream Conn, raw []byte) {
 		}
 		return
 	}
+	if m.isResponse() && r.relistAnswer(upstream, m) {
+		return
+	}
 	out := raw
 	switch {
 	case m.isResponse():

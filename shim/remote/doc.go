@@ -36,6 +36,16 @@
 // messages the bridge hands to the relay, in any encoding the redactor knows,
 // and inside JSON strings only.
 //
+// Files by topic: conn.go is the Conn (Dial, ReadMessage, WriteMessage,
+// Close) and hands each message to a transport (transport.go: the small
+// interface, the choice on the first message, the HTTP helpers both
+// transports share); streamable.go is streamable HTTP with its session,
+// resumption and re-initialization; sse.go is the legacy HTTP+SSE
+// transport; event.go parses text/event-stream; remap.go is id remapping
+// and the routing of what the server sends, apart from both transports;
+// jsonrpc.go reads envelopes with the scanner the relay shares
+// (shim/internal/envelope).
+//
 // A typical use, by the relay:
 //
 //	conn, err := remote.Dial(ctx, remote.Options{

@@ -23,6 +23,9 @@ import (
 type hostWorld struct {
 	home, config, service string
 	env                   []string
+	// e is the harness env; the mcp-sandbox processes the hosts spawn are
+	// recorded there, so its container checks count theirs.
+	e *env
 }
 
 func newHostWorld(t *testing.T) *hostWorld {
@@ -34,7 +37,7 @@ func newHostWorld(t *testing.T) *hostWorld {
 		t.Fatalf("build the probe image: %v\n%s", err, out)
 	}
 	home := t.TempDir()
-	w := &hostWorld{home: home, service: e.service, config: filepath.Join(home, ".config", "mcp-sandbox", "mcp-sandbox.toml")}
+	w := &hostWorld{e: e, home: home, service: e.service, config: filepath.Join(home, ".config", "mcp-sandbox", "mcp-sandbox.toml")}
 	w.env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "MCP_SANDBOX_CONFIG=", "MCP_SANDBOX_KEYCHAIN_SERVICE=")
 	os.MkdirAll(filepath.Dir(w.config), 0o700)
 	// npx entries become package servers, built on the local node base
@@ -97,8 +100,13 @@ func (w *hostWorld) launch(t *testing.T, e hostEntry, calls ...map[string]any) [
 		Tools   []string
 		Results []toolResult
 		Error   string
+		Pid     int
 	}
-	if err := json.Unmarshal(out, &got); err != nil || got.Error != "" {
+	err = json.Unmarshal(out, &got)
+	if got.Pid != 0 {
+		w.e.spawnedBy(got.Pid)
+	}
+	if err != nil || got.Error != "" {
 		t.Fatalf("ts host: %v %s\nstderr:\n%s", err, got.Error, stderr.String())
 	}
 	return got.Results

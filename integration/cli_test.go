@@ -296,7 +296,7 @@ func TestSecretCheckDoctor(t *testing.T) {
 		t.Errorf("check with the secret: exit %d\n%s", code, out)
 	}
 	out, _, code = cli("", "doctor")
-	if code != 0 || !regexp.MustCompile(`(?m)^ok\s+docker\s+engine `).MatchString(out) {
+	if code != 0 || !regexp.MustCompile(`(?m)^ok\s+docker\s+.*Engine .* at \S+://`).MatchString(out) {
 		t.Errorf("doctor with the secret: exit %d\n%s", code, out)
 	}
 	if strings.Contains(out, tokenValue) {

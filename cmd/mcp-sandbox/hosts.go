@@ -337,18 +337,6 @@ func cmdUninstall(ctx context.Context, s Streams, args []string) error {
 	return nil
 }
 
-// supportsKey reports whether this build's config schema accepts key in a
-// [servers.NAME] table (package servers and pinning are separate features).
-func supportsKey(line string) bool {
-	// A package line replaces image; other keys go beside one.
-	for _, source := range []string{"image = \"x\"\n", ""} {
-		if _, err := profiles.Parse("probe.toml", []byte("[servers.x]\n"+source+line+"\n")); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
 // freeName returns base, or base-2, base-3… when taken holds it.
 func freeName(base string, taken map[string]bool) string {
 	n := base
@@ -466,11 +454,7 @@ func cmdImport(ctx context.Context, s Streams, args []string) error {
 		block := conv.Server.TOML(from)
 		cand := hostconfig.AppendTOML(newText, block)
 		if _, err := profiles.Parse(cfgPath, cand); err != nil {
-			reason := err.Error()
-			if conv.Server.Package != "" && !supportsKey(`package = "npm:x"`) {
-				reason = "this build of mcp-sandbox cannot run package (npm/PyPI) servers yet"
-			}
-			skipped = append(skipped, [2]string{e.Name, reason})
+			skipped = append(skipped, [2]string{e.Name, err.Error()})
 			continue
 		}
 		newText = cand

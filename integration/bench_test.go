@@ -77,7 +77,7 @@ func connectCmd(b *testing.B, cmd *exec.Cmd) (*mcp.ClientSession, time.Duration)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	start := time.Now()
-	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	cs, err := client.Connect(ctx, hostTransport{cmd}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
 		b.Fatalf("%s: %v", cmd.Args[0], err)
 	}
@@ -190,7 +190,7 @@ func BenchmarkStdioBoundary(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer mem.Close()
-	proc, err := client.Connect(ctx, &mcp.CommandTransport{Command: exec.Command(probeCtx + "/probe")}, opts)
+	proc, err := client.Connect(ctx, hostTransport{exec.Command(probeCtx + "/probe")}, opts)
 	if err != nil {
 		b.Fatal(err)
 	}

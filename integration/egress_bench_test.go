@@ -28,7 +28,7 @@ func BenchmarkEgressVsBridge(b *testing.B) {
 		s := e.connect()
 		defer func() {
 			s.Close()
-			s.cmd.Wait()
+			<-waited(s.cmd).done
 		}()
 		req := fmt.Sprintf("GET /small HTTP/1.0\r\nHost: %s\r\n\r\n", host)
 		var ds []time.Duration

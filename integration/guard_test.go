@@ -41,7 +41,7 @@ func (e *env) connectWith(opts *mcp.ClientOptions, roots []*mcp.Root, args ...st
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	cs, err := client.Connect(ctx, hostTransport{cmd}, nil)
 	if err != nil {
 		e.t.Fatalf("connect: %v\nstderr:\n%s", err, s.stderr.String())
 	}

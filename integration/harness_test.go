@@ -217,7 +217,7 @@ func (e *env) spawnedBy(pid int) {
 }
 
 // session is a Go SDK client connected to `mcp-sandbox run` through
-// mcp.CommandTransport, exactly as a host spawns it.
+// hostTransport, exactly as a host spawns it.
 type session struct {
 	*mcp.ClientSession
 	cmd    *exec.Cmd
@@ -260,7 +260,7 @@ func (e *env) connect(args ...string) *session {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	cs, err := client.Connect(ctx, hostTransport{cmd}, nil)
 	if err != nil {
 		e.t.Fatalf("connect: %v\nstderr:\n%s", err, s.stderr.String())
 	}

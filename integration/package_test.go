@@ -147,7 +147,7 @@ func (e *env) connectServer(t *testing.T, name string) (*mcp.ClientSession, *syn
 	client := mcp.NewClient(&mcp.Implementation{Name: "integration-host", Version: "1.0"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	cs, err := client.Connect(ctx, hostTransport{cmd}, nil)
 	if err != nil {
 		t.Fatalf("connect %s: %v\nstderr:\n%s", name, err, lastLines(stderr.String(), 40))
 	}

@@ -184,11 +184,11 @@ func (e *remoteEnv) start(args ...string) (*remoteSession, error) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "integration-host", Version: "1.0"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.LoggingTransport{Transport: &mcp.CommandTransport{Command: cmd}, Writer: s.wire}, nil)
+	cs, err := client.Connect(ctx, &mcp.LoggingTransport{Transport: hostTransport{cmd}, Writer: s.wire}, nil)
 	if err != nil {
 		if cmd.Process != nil {
 			cmd.Process.Kill()
-			cmd.Wait()
+			<-waited(cmd).done
 		}
 		return s, err
 	}
@@ -687,7 +687,7 @@ func BenchmarkRemoteVsDirect(b *testing.B) {
 		return time.Since(start)
 	}
 	for i := 0; i < b.N; i++ {
-		sandbox := connect(&mcp.CommandTransport{Command: e.command("run", remoteName, "--no-watch", "--log-level", "warn")})
+		sandbox := connect(hostTransport{e.command("run", remoteName, "--no-watch", "--log-level", "warn")})
 		direct := connect(&mcp.StreamableClientTransport{Endpoint: e.srv.URL()})
 		for range 20 { // warm-up
 			one(sandbox)

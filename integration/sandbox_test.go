@@ -256,16 +256,8 @@ func TestTeardown(t *testing.T) {
 
 func waitExit(t *testing.T, cmd *exec.Cmd, within time.Duration) {
 	t.Helper()
-	if cmd.ProcessState != nil {
-		return
-	}
-	done := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(done)
-	}()
 	select {
-	case <-done:
+	case <-waited(cmd).done:
 	case <-time.After(within):
 		cmd.Process.Signal(syscall.SIGQUIT) // a goroutine dump on its stderr
 		time.Sleep(time.Second)

@@ -343,9 +343,10 @@ func TestPackageSandbox(t *testing.T) {
 	hc := ci.HostConfig
 	if hc.NetworkMode != "none" || !hc.ReadonlyRootfs || !slices.Equal(hc.CapDrop, []string{"ALL"}) ||
 		!slices.Contains(hc.SecurityOpt, "no-new-privileges") || ci.Config.User != "65534:65534" ||
-		hc.Memory != 512<<20 || hc.PidsLimit == nil || *hc.PidsLimit != 256 || hc.NanoCPUs != 1e9 || len(hc.Mounts) != 0 || len(hc.Binds) != 0 {
-		t.Errorf("sandbox: network %s, read-only %v, cap-drop %v, security %v, user %q, memory %d, pids %v, cpus %d, mounts %v %v",
-			hc.NetworkMode, hc.ReadonlyRootfs, hc.CapDrop, hc.SecurityOpt, ci.Config.User, hc.Memory, hc.PidsLimit, hc.NanoCPUs, hc.Mounts, hc.Binds)
+		hc.Memory != 512<<20 || hc.PidsLimit == nil || *hc.PidsLimit != 256 || hc.CPUQuota != hc.CPUPeriod || hc.CPUPeriod == 0 ||
+		!ci.Config.NetworkDisabled || len(hc.Mounts) != 0 || len(hc.Binds) != 0 {
+		t.Errorf("sandbox: network %s (disabled %v), read-only %v, cap-drop %v, security %v, user %q, memory %d, pids %v, cpu quota %d per %d µs, mounts %v %v",
+			hc.NetworkMode, ci.Config.NetworkDisabled, hc.ReadonlyRootfs, hc.CapDrop, hc.SecurityOpt, ci.Config.User, hc.Memory, hc.PidsLimit, hc.CPUQuota, hc.CPUPeriod, hc.Mounts, hc.Binds)
 	}
 
 	gw := bridgeGateway(t, e.docker)

@@ -268,12 +268,14 @@ func TestRestrictionsApplied(t *testing.T) {
 	hc := insp.HostConfig
 	type restrictions struct {
 		NetworkMode    string
+		NoNetwork      bool
 		ReadonlyRootfs bool
 		CapDrop        []string
 		SecurityOpt    []string
 		Memory         int64
 		MemorySwap     int64
-		NanoCPUs       int64
+		CPUPeriod      int64
+		CPUQuota       int64
 		PidsLimit      int64
 		Init           bool
 		AutoRemove     bool
@@ -283,14 +285,14 @@ func TestRestrictionsApplied(t *testing.T) {
 		LogType        string
 	}
 	got := restrictions{
-		NetworkMode: string(hc.NetworkMode), ReadonlyRootfs: hc.ReadonlyRootfs, CapDrop: hc.CapDrop,
-		SecurityOpt: hc.SecurityOpt, Memory: hc.Memory, MemorySwap: hc.MemorySwap, NanoCPUs: hc.NanoCPUs,
+		NetworkMode: string(hc.NetworkMode), NoNetwork: insp.Config.NetworkDisabled, ReadonlyRootfs: hc.ReadonlyRootfs, CapDrop: hc.CapDrop,
+		SecurityOpt: hc.SecurityOpt, Memory: hc.Memory, MemorySwap: hc.MemorySwap, CPUPeriod: hc.CPUPeriod, CPUQuota: hc.CPUQuota,
 		PidsLimit: *hc.PidsLimit, Init: hc.Init != nil && *hc.Init, AutoRemove: hc.AutoRemove, Tmpfs: hc.Tmpfs,
 		User: insp.Config.User, Ports: len(hc.PortBindings), LogType: hc.LogConfig.Type,
 	}
 	want := restrictions{
-		NetworkMode: "none", ReadonlyRootfs: true, CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
-		Memory: 64 << 20, MemorySwap: 64 << 20, NanoCPUs: 500_000_000, PidsLimit: 32, Init: true,
+		NetworkMode: "none", NoNetwork: true, ReadonlyRootfs: true, CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
+		Memory: 64 << 20, MemorySwap: 64 << 20, CPUPeriod: 1_000_000, CPUQuota: 500_000, PidsLimit: 32, Init: true,
 		Tmpfs: map[string]string{"/tmp": "rw,noexec,nosuid,nodev,size=8388608"}, User: "65534:65534", LogType: "none",
 	}
 	if diff := cmp.Diff(got, want); diff != "" {

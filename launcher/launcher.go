@@ -278,7 +278,8 @@ type Spec struct {
 	// Memory is the memory limit in bytes; swap is disabled by setting the
 	// memory+swap limit to the same value. Zero means no limit.
 	Memory int64
-	// NanoCPUs is the CPU quota in billionths of a CPU. Zero means no limit.
+	// NanoCPUs is the CPU limit in billionths of a CPU, an average over
+	// [CPUPeriod]. Zero means no limit.
 	NanoCPUs int64
 	// PidsLimit caps the number of processes. Zero means no limit.
 	PidsLimit int64
@@ -296,6 +297,18 @@ type Spec struct {
 	// so that secret values never reach the log.
 	Redact func(string) string
 }
+
+// CPUPeriod is the window over which a server's CPU limit is an average.
+// The kernel's default of 100 ms throttles a server that uses more than its
+// limit for a moment, as node does at start when it compiles and collects
+// on background threads: with cpus = 1 the reference server-everything took
+// 359 ms to initialize under a 100 ms period and 316 ms under 1 s (311 ms
+// with no limit). Over a second a server still gets no more than its
+// limit. One second is the longest period the kernel accepts.
+const CPUPeriod = time.Second
+
+// minCPUQuota is the smallest quota the kernel accepts, in microseconds.
+const minCPUQuota = 1000
 
 // Network modes a [Spec] accepts.
 const (
@@ -400,6 +413,12 @@ func containerConfig(spec Spec, labels map[string]string, fileMounts []mount.Mou
 		OpenStdin:    true,
 		StdinOnce:    true,
 		Tty:          false,
+		// With no network at all the engine need not build one: the
+		// container gets a network namespace of its own with only its
+		// loopback, and Docker skips its network sandbox, a prestart hook
+		// that re-executes the daemon on every start (half of a start's
+		// time: 510 ms against 240 ms on Docker 20.10 here).
+		NetworkDisabled: spec.Network == NetworkNone,
 	}
 	useInit := true
 	hc := &container.HostConfig{
@@ -423,7 +442,10 @@ func containerConfig(spec Spec, labels map[string]string, fileMounts []mount.Mou
 		hc.Memory = spec.Memory
 		hc.MemorySwap = spec.Memory
 	}
-	hc.NanoCPUs = spec.NanoCPUs
+	if spec.NanoCPUs > 0 {
+		hc.CPUPeriod = CPUPeriod.Microseconds()
+		hc.CPUQuota = max(spec.NanoCPUs*hc.CPUPeriod/1e9, minCPUQuota)
+	}
 	if spec.PidsLimit > 0 {
 		p := spec.PidsLimit
 		hc.PidsLimit = &p
@@ -654,6 +676,19 @@ func containerNamePart(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// ImageRef is the image s runs: its image, else the one its package or
+// its build context is built into.
+func (s Spec) ImageRef() string {
+	switch {
+	case s.Image != "":
+		return s.Image
+	case s.Package != nil:
+		return PackageImage(s)
+	default:
+		return DefaultImage(s.Name)
+	}
 }
 
 // imageName maps a server name to characters an image repository allows.

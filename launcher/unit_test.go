@@ -88,7 +88,7 @@ func TestContainerConfigAlwaysRestricts(t *testing.T) {
 			want: &container.HostConfig{
 				NetworkMode: "bridge", ReadonlyRootfs: true, CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
 				Init: ptr(true), LogConfig: container.LogConfig{Type: "none"},
-				Resources: container.Resources{Memory: 64 << 20, MemorySwap: 64 << 20, NanoCPUs: 5e8, PidsLimit: ptr(int64(32))},
+				Resources: container.Resources{Memory: 64 << 20, MemorySwap: 64 << 20, CPUPeriod: 1e6, CPUQuota: 5e5, PidsLimit: ptr(int64(32))},
 				Tmpfs:     map[string]string{"/tmp": "rw,noexec,nosuid,nodev,size=8388608"},
 				Mounts: []mount.Mount{
 					{Type: mount.TypeBind, Source: "/h", Target: "/c", ReadOnly: true},
@@ -97,6 +97,19 @@ func TestContainerConfigAlwaysRestricts(t *testing.T) {
 			},
 		},
 	}
+	tests = append(tests, struct {
+		name string
+		spec Spec
+		want *container.HostConfig
+	}{
+		name: "a sliver of a CPU still gets the kernel's smallest quota",
+		spec: Spec{Name: "a", Image: "i", Network: "none", NanoCPUs: 1e5},
+		want: &container.HostConfig{
+			NetworkMode: "none", CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
+			Init: ptr(true), LogConfig: container.LogConfig{Type: "none"},
+			Resources: container.Resources{CPUPeriod: 1e6, CPUQuota: 1000},
+		},
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var fileMounts []mount.Mount
@@ -110,6 +123,9 @@ func TestContainerConfigAlwaysRestricts(t *testing.T) {
 			gotStdio := []bool{cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, cfg.OpenStdin, cfg.StdinOnce, cfg.Tty}
 			if diff := cmp.Diff(gotStdio, []bool{true, true, true, true, true, false}); diff != "" {
 				t.Errorf("stdio flags (attach in/out/err, open stdin, stdin once, tty) mismatch (-got +want):\n%s", diff)
+			}
+			if want := tt.spec.Network == "none"; cfg.NetworkDisabled != want {
+				t.Errorf("network %q: NetworkDisabled = %v, want %v", tt.spec.Network, cfg.NetworkDisabled, want)
 			}
 			if len(cfg.ExposedPorts) != 0 || len(hc.PortBindings) != 0 || hc.PublishAllPorts {
 				t.Errorf("ports exposed: %v %v %v", cfg.ExposedPorts, hc.PortBindings, hc.PublishAllPorts)
@@ -437,5 +453,27 @@ func TestDemuxReader(t *testing.T) {
 	}
 	if diff := cmp.Diff(lines, []string{"tail of stderr"}); diff != "" {
 		t.Errorf("stderr after abandon (-got +want):\n%s", diff)
+	}
+}
+
+func TestImageRef(t *testing.T) {
+	pkg := &Package{Ecosystem: "npm", Name: "m", Version: "1.0.0", BaseImage: "node:22-slim"}
+	for _, tt := range []struct {
+		spec Spec
+		want string
+	}{
+		{Spec{Name: "a", Image: "ghcr.io/x/y:1"}, "ghcr.io/x/y:1"},
+		{Spec{Name: "My Server", BuildContext: "/ctx"}, "mcp-sandbox/my-server:latest"},
+		{Spec{Name: "p", Package: pkg}, PackageImage(Spec{Name: "p", Package: pkg})},
+	} {
+		if got := tt.spec.ImageRef(); got != tt.want {
+			t.Errorf("%+v: ImageRef() = %q, want %q", tt.spec, got, tt.want)
+		}
+		if n, err := tt.spec.normalize(); err != nil || n.Image != tt.want {
+			t.Errorf("%+v: normalize() image %q (%v), ImageRef %q", tt.spec, n.Image, err, tt.want)
+		}
+	}
+	if !strings.HasPrefix(PackageImage(Spec{Name: "p", Package: pkg}), "mcp-sandbox/pkg-p:") {
+		t.Errorf("package image %q", PackageImage(Spec{Name: "p", Package: pkg}))
 	}
 }

@@ -26,14 +26,7 @@ func launcherPackage(p *profiles.Package) *launcher.Package {
 
 // serverImage is the image a local server runs.
 func serverImage(srv *profiles.Server) string {
-	switch {
-	case srv.Package != nil:
-		return launcher.PackageImage(containerSpec(srv, &keychain.Resolved{}, false))
-	case srv.Image != "":
-		return srv.Image
-	default:
-		return launcher.DefaultImage(srv.Name)
-	}
+	return containerSpec(srv, &keychain.Resolved{}, false).ImageRef()
 }
 
 // describePackage is check's view of a package server: the package, its

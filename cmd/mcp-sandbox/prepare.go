@@ -71,25 +71,17 @@ func cmdPrepare(ctx context.Context, s Streams, args []string) error {
 			failed++
 			fmt.Fprintf(s.ErrOut, "%s: %v\n", n, err)
 		case spec.Package != nil:
-			fmt.Fprintf(s.Out, "%s: image %s %s (%s)\n", n, launcher.PackageImage(spec), map[bool]string{true: "built", false: "present"}[provided], packageDetails(ctx, l, spec))
+			fmt.Fprintf(s.Out, "%s: image %s %s (%s)\n", n, spec.ImageRef(), map[bool]string{true: "built", false: "present"}[provided], packageDetails(ctx, l, spec))
 		case !provided:
-			fmt.Fprintf(s.Out, "%s: image %s present\n", n, imageOf(spec))
+			fmt.Fprintf(s.Out, "%s: image %s present\n", n, spec.ImageRef())
 		case spec.BuildContext != "":
-			fmt.Fprintf(s.Out, "%s: image %s built from %s\n", n, imageOf(spec), spec.BuildContext)
+			fmt.Fprintf(s.Out, "%s: image %s built from %s\n", n, spec.ImageRef(), spec.BuildContext)
 		default:
-			fmt.Fprintf(s.Out, "%s: image %s pulled\n", n, imageOf(spec))
+			fmt.Fprintf(s.Out, "%s: image %s pulled\n", n, spec.ImageRef())
 		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d image(s) could not be prepared", failed, len(names))
 	}
 	return nil
-}
-
-// imageOf is the image a server's container runs.
-func imageOf(spec launcher.Spec) string {
-	if spec.Image == "" {
-		return launcher.DefaultImage(spec.Name)
-	}
-	return spec.Image
 }

@@ -212,7 +212,7 @@ func openSession(ctx context.Context, s Streams, log zerolog.Logger, configFlag,
 	c, err := l.Start(ctx, spec)
 	if err != nil {
 		l.Close()
-		return nil, upstreamFailed(fmt.Errorf("start %s: %w", name, err))
+		return nil, upstreamFailed(err) // Start names the server
 	}
 	sess.container = c
 	sess.upstream = shim.ProcessUpstream(name, c)

@@ -24,6 +24,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -341,6 +342,19 @@ func TestPackageSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	hc := ci.HostConfig
+	// Nothing from the host but the read-only hosts file that a container
+	// with its network disabled gets.
+	var hostsFile []mount.Mount
+	hc.Mounts = slices.DeleteFunc(hc.Mounts, func(m mount.Mount) bool {
+		if m.Target == "/etc/hosts" && m.ReadOnly && m.Type == mount.TypeBind {
+			hostsFile = append(hostsFile, m)
+			return true
+		}
+		return false
+	})
+	if len(hostsFile) != 1 {
+		t.Errorf("hosts file mounts %v, want one, read-only", hostsFile)
+	}
 	if hc.NetworkMode != "none" || !hc.ReadonlyRootfs || !slices.Equal(hc.CapDrop, []string{"ALL"}) ||
 		!slices.Contains(hc.SecurityOpt, "no-new-privileges") || ci.Config.User != "65534:65534" ||
 		hc.Memory != 512<<20 || hc.PidsLimit == nil || *hc.PidsLimit != 256 || hc.CPUQuota != hc.CPUPeriod || hc.CPUPeriod == 0 ||
@@ -371,6 +385,12 @@ func TestPackageSandbox(t *testing.T) {
 	}
 	if !slices.Equal(probe.Interfaces, []string{"lo"}) || probe.Dial == "connected" {
 		t.Errorf("network: interfaces %v, dial to %s: %s; want only lo and no connection", probe.Interfaces, gw, probe.Dial)
+	}
+	// With the network disabled the container still knows localhost
+	// (a server may talk to a helper of its own over loopback).
+	lookup := `require("dns").lookup("localhost", {all: true}, (e, a) => console.log(e ? e.code : a.map(x => x.address).sort().join(",")))`
+	if got := strings.TrimSpace(execIn(t, e.docker, list[0].ID, "/usr/local/bin/node", "-e", lookup)); !strings.Contains(got, "127.0.0.1") {
+		t.Errorf("localhost resolves to %q inside, want 127.0.0.1", got)
 	}
 	if got := callText(t, cs, "echo", map[string]any{"message": "still serving"}); !strings.Contains(got, "still serving") {
 		t.Errorf("echo: %q", got)

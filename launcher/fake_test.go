@@ -186,6 +186,7 @@ func fakeLauncher(t *testing.T, f *fakeDocker) *Launcher {
 	}
 	l.closeAPI()
 	l.api, l.closeAPI = f, func() error { return nil }
+	l.hostsOnce.Do(func() {}) // no hosts file: fake containers need none
 	t.Cleanup(func() { l.Close() })
 	return l
 }

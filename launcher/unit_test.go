@@ -124,9 +124,6 @@ func TestContainerConfigAlwaysRestricts(t *testing.T) {
 			if diff := cmp.Diff(gotStdio, []bool{true, true, true, true, true, false}); diff != "" {
 				t.Errorf("stdio flags (attach in/out/err, open stdin, stdin once, tty) mismatch (-got +want):\n%s", diff)
 			}
-			if want := tt.spec.Network == "none"; cfg.NetworkDisabled != want {
-				t.Errorf("network %q: NetworkDisabled = %v, want %v", tt.spec.Network, cfg.NetworkDisabled, want)
-			}
 			if len(cfg.ExposedPorts) != 0 || len(hc.PortBindings) != 0 || hc.PublishAllPorts {
 				t.Errorf("ports exposed: %v %v %v", cfg.ExposedPorts, hc.PortBindings, hc.PublishAllPorts)
 			}

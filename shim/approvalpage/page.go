@@ -12,9 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mcp-sandbox/mcp-sandbox/shim"
+	"github.com/mcp-sandbox/mcp-sandbox/shim/internal/browser"
 )
 
 // Options configure a [Page].
@@ -141,53 +139,7 @@ func (p *Page) Ask(ctx context.Context, q shim.Question) (shim.Answer, error) {
 // systemOpen starts $BROWSER or the OS opener. An opener that exits with
 // an error within a few seconds counts as a failure to open.
 func (p *Page) systemOpen(ctx context.Context, u string) error {
-	name, args := browserCommand(os.Getenv("BROWSER"), runtime.GOOS, u)
-	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = p.opts.Output, p.opts.Output
-	if err := cmd.Start(); err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return fmt.Errorf("no browser: %q not found (set $BROWSER)", name)
-		}
-		return fmt.Errorf("cannot start the browser %q: %v", name, err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t := time.NewTimer(3 * time.Second)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("the browser %q failed: %v", name, err)
-		}
-	case <-t.C: // still running: a browser, not a failed opener
-	case <-ctx.Done():
-	}
-	return nil
-}
-
-// browserCommand returns the program and arguments that open u: $BROWSER
-// (its %s replaced by u, else u appended), else the platform's opener.
-func browserCommand(env, goos, u string) (string, []string) {
-	if fields := strings.Fields(env); len(fields) > 0 {
-		args := fields[1:]
-		sub := false
-		for i, a := range args {
-			if strings.Contains(a, "%s") {
-				args[i], sub = strings.ReplaceAll(a, "%s", u), true
-			}
-		}
-		if !sub {
-			args = append(args, u)
-		}
-		return fields[0], args
-	}
-	switch goos {
-	case "darwin":
-		return "open", []string{u}
-	case "windows":
-		return "rundll32", []string{"url.dll,FileProtocolHandler", u}
-	}
-	return "xdg-open", []string{u}
+	return browser.Open(ctx, u, p.opts.Output, 3*time.Second, nil)
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>

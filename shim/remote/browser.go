@@ -2,16 +2,13 @@ package remote
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
-	"os/exec"
-	"runtime"
-	"strings"
 
 	"github.com/rs/zerolog"
+
+	"github.com/mcp-sandbox/mcp-sandbox/shim/internal/browser"
 )
 
 // systemBrowser opens URLs with $BROWSER or the platform's opener. The
@@ -35,53 +32,15 @@ func checkBrowserURL(raw string) error {
 	return nil
 }
 
-// browserCommand returns the program and arguments that open rawURL.
-func browserCommand(env, goos, rawURL string) (string, []string) {
-	if fields := strings.Fields(env); len(fields) > 0 {
-		args := fields[1:]
-		substituted := false
-		for i, a := range args {
-			if strings.Contains(a, "%s") {
-				args[i] = strings.ReplaceAll(a, "%s", rawURL)
-				substituted = true
-			}
-		}
-		if !substituted {
-			args = append(args, rawURL)
-		}
-		return fields[0], args
-	}
-	switch goos {
-	case "darwin":
-		return "open", []string{rawURL}
-	case "windows":
-		return "rundll32", []string{"url.dll,FileProtocolHandler", rawURL}
-	default:
-		return "xdg-open", []string{rawURL}
-	}
-}
-
 // Open starts the opener and returns once it has started; the program is
 // reaped in the background.
 func (b *systemBrowser) Open(ctx context.Context, rawURL string) error {
 	if err := checkBrowserURL(rawURL); err != nil {
 		return err
 	}
-	name, args := browserCommand(os.Getenv("BROWSER"), runtime.GOOS, rawURL)
-	cmd := exec.Command(name, args...)
-	cmd.Stdin = nil
-	cmd.Stdout = b.out
-	cmd.Stderr = b.out
-	if err := cmd.Start(); err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return fmt.Errorf("no browser opener %q found", name)
+	return browser.Open(ctx, rawURL, b.out, 0, func(err error) {
+		if err != nil {
+			b.log.Debug().Err(err).Msg("browser opener exited with an error")
 		}
-		return fmt.Errorf("start browser: %w", err)
-	}
-	go func() {
-		if err := cmd.Wait(); err != nil {
-			b.log.Debug().Err(err).Str("program", name).Msg("browser opener exited with an error")
-		}
-	}()
-	return nil
+	})
 }

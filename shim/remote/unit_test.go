@@ -148,27 +148,6 @@ func TestSSEReader(t *testing.T) {
 	}
 }
 
-func TestBrowserCommand(t *testing.T) {
-	const u = "https://as.example/authorize?a=1&b=2"
-	tests := []struct {
-		env, goos string
-		want      []string
-	}{
-		{"", "linux", []string{"xdg-open", u}},
-		{"", "darwin", []string{"open", u}},
-		{"", "windows", []string{"rundll32", "url.dll,FileProtocolHandler", u}},
-		{"firefox", "linux", []string{"firefox", u}},
-		{"curl -sSL -o /dev/null", "linux", []string{"curl", "-sSL", "-o", "/dev/null", u}},
-		{"chrome --app=%s", "linux", []string{"chrome", "--app=" + u}},
-	}
-	for _, tt := range tests {
-		name, args := browserCommand(tt.env, tt.goos, u)
-		if diff := cmp.Diff(append([]string{name}, args...), tt.want); diff != "" {
-			t.Errorf("browserCommand(%q, %q) (-got +want):\n%s", tt.env, tt.goos, diff)
-		}
-	}
-}
-
 func TestCheckBrowserURL(t *testing.T) {
 	tests := []struct {
 		url string

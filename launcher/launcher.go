@@ -574,9 +574,11 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 		c.cleanups = append(c.cleanups, eg.close)
 	}
 	c.watchExit()
-	// Orphans are swept once the server runs: the sweep's engine calls
-	// would otherwise compete with create and start on the cold path.
-	l.sweepInBackground()
+	// Orphans are swept once the server has started: the sweep's engine
+	// calls would otherwise compete with create and start, and the
+	// engine's work for them with the server's own start, on the cold
+	// path.
+	l.sweepInBackground(sweepDelay)
 	l.log.Debug().Str("server", spec.Name).Str("container", shortID(id)).
 		Dur("took", time.Since(began)).Msg("container started")
 	return c, nil
@@ -644,8 +646,14 @@ func initMissing(err error) bool {
 		strings.Contains(msg, "init binary")
 }
 
-// sweepInBackground starts an orphan sweep unless one is running already.
-func (l *Launcher) sweepInBackground() {
+// sweepDelay is how long after a start the orphan sweep begins: a second
+// is past the start of a typical server (node's takes ~0.3 s), and a
+// session ended before it leaves the sweep to the next launch.
+const sweepDelay = time.Second
+
+// sweepInBackground starts an orphan sweep after delay, unless one is
+// running or waiting already.
+func (l *Launcher) sweepInBackground(delay time.Duration) {
 	if !l.sweeping.CompareAndSwap(false, true) {
 		return
 	}
@@ -653,6 +661,13 @@ func (l *Launcher) sweepInBackground() {
 	go func() {
 		defer l.bg.Done()
 		defer l.sweeping.Store(false)
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-l.bgCtx.Done():
+			return
+		}
 		ctx, cancel := context.WithTimeout(l.bgCtx, teardownTimeout)
 		defer cancel()
 		n, err := l.Sweep(ctx)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -512,7 +513,7 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 	}
 
 	cfg, hc := containerConfig(spec, l.labels(spec.Name, "server"), fileMounts)
-	disableNetwork(cfg, hc, l.hostsFile())
+	disableNetwork(cfg, hc, l.hostsFile(), runtime.GOOS)
 	var eg *egressSidecar
 	if spec.Egress != nil {
 		if eg, err = l.startEgress(ctx, spec, name); err != nil {

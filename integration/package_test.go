@@ -24,6 +24,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -342,17 +343,17 @@ func TestPackageSandbox(t *testing.T) {
 	}
 	hc := ci.HostConfig
 	// Nothing from the host but the read-only hosts file that a container
-	// with its network disabled gets (a bind, relabelled under SELinux).
-	var hostsFile []string
-	hc.Binds = slices.DeleteFunc(hc.Binds, func(b string) bool {
-		if strings.HasSuffix(b, ":/etc/hosts:ro,z") {
-			hostsFile = append(hostsFile, b)
+	// with its network disabled gets.
+	var hostsFile []mount.Mount
+	hc.Mounts = slices.DeleteFunc(hc.Mounts, func(m mount.Mount) bool {
+		if m.Target == "/etc/hosts" && m.ReadOnly && m.Type == mount.TypeBind {
+			hostsFile = append(hostsFile, m)
 			return true
 		}
 		return false
 	})
 	if len(hostsFile) != 1 {
-		t.Errorf("hosts file binds %v, want one, read-only", hostsFile)
+		t.Errorf("hosts file mounts %v, want one, read-only", hostsFile)
 	}
 	if hc.NetworkMode != "none" || !hc.ReadonlyRootfs || !slices.Equal(hc.CapDrop, []string{"ALL"}) ||
 		!slices.Contains(hc.SecurityOpt, "no-new-privileges") || ci.Config.User != "65534:65534" ||

@@ -86,14 +86,17 @@ func writeHostsFile() (string, error) {
 }
 
 // disableNetwork turns a container on the "none" network into one with its
-// network disabled and hostsFile mounted read-only at /etc/hosts (unless
-// the server mounts a file there itself). It does nothing when hostsFile is
-// "". On Linux the file goes in as a bind with "z", so that an engine
-// enforcing SELinux relabels it for containers to read (without SELinux
-// the option does nothing); a bind string cannot carry a Windows path, and
-// the engines of macOS and Windows run in VMs without SELinux, so there it
-// is a mount.
-func disableNetwork(cfg *container.Config, hc *container.HostConfig, hostsFile, goos string) {
+// network disabled and hostsFile mounted at /etc/hosts (unless the server
+// mounts a file there itself). It does nothing when hostsFile is "".
+//
+// The file is a mount, not a bind string: for a bind whose source the
+// engine does not have (mcp-sandbox in a dev container, sharing the
+// socket of an engine on another filesystem) Docker creates a directory
+// there and the start fails, where a mount fails the create, which
+// [Launcher.create] answers with the none network. A mount cannot ask for
+// an SELinux relabel, so on an engine enforcing SELinux the file may be
+// unreadable in the container and "localhost" unresolved, as with no file.
+func disableNetwork(cfg *container.Config, hc *container.HostConfig, hostsFile string) {
 	if hostsFile == "" || hc.NetworkMode != NetworkNone {
 		return
 	}
@@ -103,14 +106,8 @@ func disableNetwork(cfg *container.Config, hc *container.HostConfig, hostsFile, 
 			return
 		}
 	}
-	if goos == "linux" {
-		hc.Binds = append(hc.Binds, hostsBind(hostsFile))
-		return
-	}
 	hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: hostsFile, Target: hostsTarget, ReadOnly: true})
 }
-
-func hostsBind(hostsFile string) string { return hostsFile + ":" + hostsTarget + ":ro,z" }
 
 // enableNetwork undoes disableNetwork: the container goes back to the
 // engine's "none" network, with the engine's own /etc/hosts.
@@ -123,22 +120,11 @@ func enableNetwork(cfg *container.Config, hc *container.HostConfig, hostsFile st
 		}
 	}
 	hc.Mounts = mounts
-	binds := hc.Binds[:0:0]
-	for _, b := range hc.Binds {
-		if b != hostsBind(hostsFile) {
-			binds = append(binds, b)
-		}
-	}
-	hc.Binds = binds
 }
 
 // mountRefused reports whether a create failed over a bind mount: Docker
 // answers "invalid mount config" (an invalid parameter), Docker Desktop
-// "Mounts denied", an engine that cannot relabel the file says "label".
+// "Mounts denied".
 func mountRefused(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := strings.ToLower(err.Error())
-	return cerrdefs.IsInvalidArgument(err) || strings.Contains(msg, "mount") || strings.Contains(msg, "label")
+	return err != nil && (cerrdefs.IsInvalidArgument(err) || strings.Contains(strings.ToLower(err.Error()), "mount"))
 }

@@ -39,7 +39,7 @@ func TestDisableNetwork(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := &container.Config{}
 			hc := &container.HostConfig{NetworkMode: container.NetworkMode(tt.network), Mounts: append([]mount.Mount(nil), tt.mounts...)}
-			disableNetwork(cfg, hc, tt.hostsFile, "darwin")
+			disableNetwork(cfg, hc, tt.hostsFile)
 			if cfg.NetworkDisabled != tt.wantDisabled {
 				t.Errorf("NetworkDisabled = %v, want %v", cfg.NetworkDisabled, tt.wantDisabled)
 			}
@@ -57,33 +57,6 @@ func TestDisableNetwork(t *testing.T) {
 				t.Errorf("mounts after enableNetwork (-got +want):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestDisableNetworkLinuxBinds(t *testing.T) {
-	const hosts = "/home/me/.cache/mcp-sandbox/hosts"
-	data := mount.Mount{Type: mount.TypeBind, Source: "/h", Target: "/data", ReadOnly: true}
-	cfg := &container.Config{}
-	hc := &container.HostConfig{NetworkMode: NetworkNone, Mounts: []mount.Mount{data}}
-	disableNetwork(cfg, hc, hosts, "linux")
-	if !cfg.NetworkDisabled {
-		t.Error("network not disabled")
-	}
-	if diff := cmp.Diff(hc.Binds, []string{hosts + ":/etc/hosts:ro,z"}); diff != "" {
-		t.Errorf("binds (-got +want):\n%s", diff)
-	}
-	if diff := cmp.Diff(hc.Mounts, []mount.Mount{data}); diff != "" {
-		t.Errorf("mounts (-got +want):\n%s", diff)
-	}
-	enableNetwork(cfg, hc, hosts)
-	if cfg.NetworkDisabled || len(hc.Binds) != 0 {
-		t.Errorf("after enableNetwork: disabled %v, binds %v", cfg.NetworkDisabled, hc.Binds)
-	}
-	theirs := mount.Mount{Type: mount.TypeBind, Source: "/mine", Target: "/etc/hosts", ReadOnly: true}
-	hc = &container.HostConfig{NetworkMode: NetworkNone, Mounts: []mount.Mount{theirs}}
-	disableNetwork(cfg, hc, hosts, "linux")
-	if len(hc.Binds) != 0 {
-		t.Errorf("the server's own /etc/hosts mount got a bind beside it: %v", hc.Binds)
 	}
 }
 
@@ -141,14 +114,12 @@ type refusingMounts struct {
 	dockerAPI
 	creates []*container.Config
 	mounts  [][]mount.Mount
-	binds   [][]string
 }
 
 func (r *refusingMounts) ContainerCreate(_ context.Context, cfg *container.Config, hc *container.HostConfig, _ *network.NetworkingConfig, _ *ocispec.Platform, _ string) (container.CreateResponse, error) {
 	c := *cfg
 	r.creates = append(r.creates, &c)
 	r.mounts = append(r.mounts, append([]mount.Mount(nil), hc.Mounts...))
-	r.binds = append(r.binds, append([]string(nil), hc.Binds...))
 	if cfg.NetworkDisabled {
 		return container.CreateResponse{}, errors.New("invalid mount config for type \"bind\": bind source path does not exist")
 	}
@@ -160,7 +131,7 @@ func TestCreateFallsBackToTheNoneNetwork(t *testing.T) {
 	l := &Launcher{api: api, log: zerolog.Nop(), hosts: "/nowhere/hosts"}
 	l.hostsOnce.Do(func() {})
 	cfg, hc := containerConfig(Spec{Name: "a", Image: "i", Network: NetworkNone}, nil, nil)
-	disableNetwork(cfg, hc, l.hostsFile(), "linux")
+	disableNetwork(cfg, hc, l.hostsFile())
 	id, err := l.create(context.Background(), Spec{Name: "a", Image: "i"}, cfg, hc, "n")
 	if err != nil || id != "c1" {
 		t.Fatalf("create = %q, %v; want the container of the second attempt", id, err)
@@ -169,11 +140,8 @@ func TestCreateFallsBackToTheNoneNetwork(t *testing.T) {
 		t.Fatalf("creates: %d, network disabled %v then %v; want disabled, then not", len(api.creates),
 			api.creates[0].NetworkDisabled, len(api.creates) > 1 && api.creates[1].NetworkDisabled)
 	}
-	if len(api.binds[0]) != 1 {
-		t.Errorf("first attempt binds %v, want the hosts file", api.binds[0])
-	}
-	if len(api.mounts[1]) != 0 || len(api.binds[1]) != 0 {
-		t.Errorf("second attempt still mounts %v %v", api.mounts[1], api.binds[1])
+	if len(api.mounts[1]) != 0 {
+		t.Errorf("second attempt still mounts %v", api.mounts[1])
 	}
 	if hc.NetworkMode != NetworkNone {
 		t.Errorf("network mode %q, want none", hc.NetworkMode)
@@ -188,7 +156,6 @@ func TestMountRefused(t *testing.T) {
 		{errors.New(`Error response from daemon: invalid mount config for type "bind": bind source path does not exist: /x/hosts`), true},
 		{errors.New("Mounts denied: The path /x/hosts is not shared from the host and is not known to Docker."), true},
 		{cerrdefs.ErrInvalidArgument, true},
-		{errors.New("relabeling content in /home/me/.cache/mcp-sandbox/hosts: operation not supported"), true},
 		{errors.New("Conflict. The container name is already in use"), false},
 		{cerrdefs.ErrNotFound, false},
 		{nil, false},

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -513,7 +512,7 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 	}
 
 	cfg, hc := containerConfig(spec, l.labels(spec.Name, "server"), fileMounts)
-	disableNetwork(cfg, hc, l.hostsFile(), runtime.GOOS)
+	disableNetwork(cfg, hc, l.hostsFile())
 	var eg *egressSidecar
 	if spec.Egress != nil {
 		if eg, err = l.startEgress(ctx, spec, name); err != nil {

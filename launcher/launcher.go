@@ -339,13 +339,8 @@ func (s Spec) normalize() (Spec, error) {
 	if err := s.checkEgress(); err != nil {
 		return s, err
 	}
-	if s.BuildContext != "" {
-		if s.Dockerfile == "" {
-			s.Dockerfile = "Dockerfile"
-		}
-		if s.Image == "" {
-			s.Image = DefaultImage(s.Name)
-		}
+	if s.BuildContext != "" && s.Dockerfile == "" {
+		s.Dockerfile = "Dockerfile"
 	}
 	if s.Package != nil {
 		if s.BuildContext != "" {
@@ -354,13 +349,11 @@ func (s Spec) normalize() (Spec, error) {
 		if err := s.Package.validate(); err != nil {
 			return s, fmt.Errorf("spec %s: %w", s.Name, err)
 		}
-		if s.Image == "" {
-			s.Image = PackageImage(s)
-		}
 	}
-	if s.Image == "" {
+	if s.Image == "" && s.BuildContext == "" && s.Package == nil {
 		return s, fmt.Errorf("spec %s: no image and no build context", s.Name)
 	}
+	s.Image = s.ImageRef()
 	if s.State != "" && !strings.HasPrefix(s.State, "/") {
 		return s, fmt.Errorf("spec %s: state %q: want an absolute path", s.Name, s.State)
 	}
@@ -578,7 +571,7 @@ func (l *Launcher) Start(ctx context.Context, spec Spec) (_ *Container, err erro
 	// calls would otherwise compete with create and start, and the
 	// engine's work for them with the server's own start, on the cold
 	// path.
-	l.sweepInBackground(sweepDelay)
+	l.sweepInBackground()
 	l.log.Debug().Str("server", spec.Name).Str("container", shortID(id)).
 		Dur("took", time.Since(began)).Msg("container started")
 	return c, nil
@@ -651,9 +644,9 @@ func initMissing(err error) bool {
 // session ended before it leaves the sweep to the next launch.
 const sweepDelay = time.Second
 
-// sweepInBackground starts an orphan sweep after delay, unless one is
+// sweepInBackground starts an orphan sweep after sweepDelay, unless one is
 // running or waiting already.
-func (l *Launcher) sweepInBackground(delay time.Duration) {
+func (l *Launcher) sweepInBackground() {
 	if !l.sweeping.CompareAndSwap(false, true) {
 		return
 	}
@@ -661,7 +654,7 @@ func (l *Launcher) sweepInBackground(delay time.Duration) {
 	go func() {
 		defer l.bg.Done()
 		defer l.sweeping.Store(false)
-		t := time.NewTimer(delay)
+		t := time.NewTimer(sweepDelay)
 		defer t.Stop()
 		select {
 		case <-t.C:

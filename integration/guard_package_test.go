@@ -2,10 +2,6 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,33 +23,10 @@ tools.approve = ["echo"]
 // its reply comes back, the second is declined and refused by the relay, an
 // unlisted tool runs without a question, and the audit has both answers.
 func TestApprovalEverythingTypeScript(t *testing.T) {
-	node := needNode(t)
+	needNode(t) // skip (or fail) before the build
 	e := newEverythingEnv(t, askEverything)
-	cmd := exec.Command(node, filepath.Join(repoRoot, "integration", "node", "ts-approve.mjs"), binary, "run", "pkg-everything", "--config", e.config)
-	cmd.Env = append(os.Environ(), "MCP_SANDBOX_KEYCHAIN_SERVICE="+e.service,
-		"ECHO_ARG=message", "OTHER_TOOL=get-sum", `OTHER_ARGS={"a":2,"b":3}`, "CALLS_TOOL=")
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ts host: %v\nstderr:\n%s", err, lastLines(stderr.String(), 40))
-	}
-	var got struct {
-		Questions []string
-		First     []struct{ Text string }
-		Second    struct {
-			Code    int
-			Message string
-		}
-		Time  []struct{ Text string }
-		Error string
-	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("ts host output %q: %v", out, err)
-	}
-	if got.Error != "" {
-		t.Fatalf("ts host failed: %s\nstderr:\n%s", got.Error, lastLines(stderr.String(), 40))
-	}
+	var got tsApproval
+	e.runTSHost(t, "ts-approve.mjs", &got, []string{"ECHO_ARG=message", "OTHER_TOOL=get-sum", `OTHER_ARGS={"a":2,"b":3}`, "CALLS_TOOL="}, "pkg-everything")
 	if len(got.Questions) != 2 {
 		t.Fatalf("questions %q, want two", got.Questions)
 	}

@@ -316,6 +316,20 @@ func regexpLine(out, tool, state string) bool {
 
 var _ = exec.Command
 
+// tsApproval is what ts-approve.mjs reports: the questions it was asked,
+// the accepted and the declined call, a tool that needs no question, and
+// (on the probe) the calls the server received.
+type tsApproval struct {
+	Questions []string
+	First     []struct{ Text string }
+	Second    struct {
+		Code    int
+		Message string
+	}
+	Time  []struct{ Text string }
+	Calls struct{ Calls []string }
+}
+
 // TestApprovalTypeScriptHost: the official TypeScript SDK host, declaring
 // elicitation, answers the relay's questions about echo.
 func TestApprovalTypeScriptHost(t *testing.T) {
@@ -323,32 +337,8 @@ func TestApprovalTypeScriptHost(t *testing.T) {
 [profiles.ask]
 tools.approve = ["echo"]
 `)
-	node := needNode(t)
-	cmd := exec.Command(node, filepath.Join(repoRoot, "integration", "node", "ts-approve.mjs"), binary, "run", "probe", "--config", e.config)
-	cmd.Env = append(os.Environ(), "MCP_SANDBOX_KEYCHAIN_SERVICE="+e.service)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ts host: %v\nstderr:\n%s", err, stderr.String())
-	}
-	var got struct {
-		Questions []string
-		First     []struct{ Text string }
-		Second    struct {
-			Code    int
-			Message string
-		}
-		Time  []struct{ Text string }
-		Calls struct{ Calls []string }
-		Error string
-	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("ts host output %q: %v", out, err)
-	}
-	if got.Error != "" {
-		t.Fatalf("ts host failed: %s\nstderr:\n%s", got.Error, stderr.String())
-	}
+	var got tsApproval
+	e.runTSHost(t, "ts-approve.mjs", &got, nil, "probe")
 	if len(got.Questions) != 2 || !strings.Contains(got.Questions[0], "first from typescript") {
 		t.Errorf("questions %q", got.Questions)
 	}

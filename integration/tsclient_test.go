@@ -36,15 +36,6 @@ func TestTypeScriptHost(t *testing.T) {
 tools.allow = ["echo", "identity", "delete_file"]
 tools.deny = ["delete_*"]
 `)
-	node := needNode(t)
-	cmd := exec.Command(node, filepath.Join(repoRoot, "integration", "node", "ts-client.mjs"), binary, "run", "probe", "--config", e.config)
-	cmd.Env = append(os.Environ(), "MCP_SANDBOX_KEYCHAIN_SERVICE="+e.service)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ts client: %v\nstderr:\n%s", err, stderr.String())
-	}
 	var got struct {
 		Server       struct{ Name string }
 		Capabilities struct {
@@ -58,12 +49,7 @@ tools.deny = ["delete_*"]
 		}
 		Error string
 	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("ts client output %q: %v", out, err)
-	}
-	if got.Error != "" {
-		t.Fatalf("ts client failed: %s\nstderr:\n%s", got.Error, stderr.String())
-	}
+	e.runTSHost(t, "ts-client.mjs", &got, nil, "probe")
 	if got.Server.Name != "probe" || !got.Capabilities.Tools.ListChanged {
 		t.Errorf("initialize: server %q, tools.listChanged %v", got.Server.Name, got.Capabilities.Tools.ListChanged)
 	}
@@ -75,5 +61,41 @@ tools.deny = ["delete_*"]
 	}
 	if got.Hidden.Code != -32602 || !strings.Contains(got.Hidden.Message, `profile \"ts\"`) && !strings.Contains(got.Hidden.Message, `profile "ts"`) {
 		t.Errorf("hidden tool call: %+v", got.Hidden)
+	}
+}
+
+// runTSHost runs one of integration/node's TypeScript SDK hosts, script,
+// against `mcp-sandbox run ARGS --config e.config` (ARGS: the server's name
+// and any flags) with env added to its environment, and decodes the JSON
+// it prints into result. It fails the test when the host fails or reports
+// an error (its "error" member), and counts the mcp-sandbox process the host
+// reports spawning ("pid") as this env's.
+func (e *env) runTSHost(t *testing.T, script string, result any, env []string, args ...string) {
+	t.Helper()
+	node := needNode(t)
+	all := append(append([]string{filepath.Join(repoRoot, "integration", "node", script), binary, "run"}, args...), "--config", e.config)
+	cmd := exec.Command(node, all...)
+	cmd.Env = append(append(os.Environ(), "MCP_SANDBOX_KEYCHAIN_SERVICE="+e.service), env...)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ts host %s %v: %v\nstderr:\n%s", script, args, err, lastLines(stderr.String(), 40))
+	}
+	var status struct {
+		Error string
+		Pid   int
+	}
+	if err := json.Unmarshal(out, &status); err != nil {
+		t.Fatalf("ts host %s output %q: %v", script, out, err)
+	}
+	if status.Pid != 0 {
+		e.spawnedBy(status.Pid)
+	}
+	if status.Error != "" {
+		t.Fatalf("ts host %s %v failed: %s\nstderr:\n%s", script, args, status.Error, lastLines(stderr.String(), 40))
+	}
+	if err := json.Unmarshal(out, result); err != nil {
+		t.Fatalf("ts host %s output %q: %v", script, out, err)
 	}
 }

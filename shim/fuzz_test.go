@@ -45,7 +45,10 @@ import (
 //   - the secret appears in no byte the host receives, nor in any string
 //     there once JSON escapes are decoded;
 //   - every host request with a valid id is answered exactly once, with its
-//     own id bytes.
+//     own id bytes; so is every message with a valid id the relay refuses
+//     as an Invalid Request (a key in another case or twice, a method that
+//     is not a string), which a host can tell from its request only by
+//     order.
 func FuzzRelaySession(f *testing.F) {
 	boundMinimizing(fuzzMinimizeTime)
 	for _, seed := range fuzzSeeds {
@@ -292,10 +295,16 @@ func (m *fuzzModel) hostSent(raw []byte) {
 			m.sentIDs[string(v)] = true
 		}
 		id, method := last(ps, "id"), last(ps, "method")
-		var name string
-		if method == nil || json.Unmarshal(method, &name) != nil || !validID(id) {
+		if !validID(id) || (method == nil && !misleading(ps)) {
 			return
 		}
+		// A request expects an answer, and so does a message the relay
+		// must refuse with one (JSON-RPC's Invalid Request carries the id):
+		// a method that is not a string, an envelope key twice or in
+		// another case. Such an answer comes at once, so the newest open
+		// entry is the one it closes.
+		var name string
+		_ = json.Unmarshal(method, &name)
 		k := string(id)
 		m.requests[k]++
 		m.open[k] = append(m.open[k], name)
@@ -548,6 +557,26 @@ func allFold(ps []pair, key string) []json.RawMessage {
 		}
 	}
 	return out
+}
+
+// misleading reports an object a peer may read another message from than
+// the relay does: an envelope key twice, or a key that differs from one
+// only in case.
+func misleading(ps []pair) bool {
+	seen := map[string]bool{}
+	for _, p := range ps {
+		for _, k := range []string{"jsonrpc", "id", "method", "params", "result", "error"} {
+			switch {
+			case p.key == k && seen[k]:
+				return true
+			case p.key == k:
+				seen[k] = true
+			case strings.EqualFold(p.key, k):
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // jsonStrings returns every string in raw, keys included, decoded.

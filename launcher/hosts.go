@@ -14,7 +14,8 @@ import (
 // than on the engine's "none" network. Both leave it nothing but loopback,
 // but for "none" Docker before 28 builds a network sandbox on every start
 // through a prestart hook that re-executes the daemon: half of a start here
-// (510 ms against 240 ms on Docker 20.10). A disabled network has no
+// (510 ms against 240 ms on Docker 20.10). Docker 28.0 dropped that hook for
+// containers (moby/moby#52488), so there the gain is smaller. A disabled network has no
 // /etc/hosts, though, so that "localhost" would not resolve; the container
 // gets this one instead, bind-mounted read-only from a file the launcher
 // keeps in the user's cache directory.
@@ -30,6 +31,10 @@ const hostsTarget = "/etc/hosts"
 func (l *Launcher) hostsFile() string {
 	l.hostsOnce.Do(func() {
 		if !engineSharesFiles(l.endpoint.Host) {
+			return
+		}
+		if selinuxEnforcing() {
+			l.log.Debug().Msg("SELinux is enforcing: containers without a network use the engine's none network, whose hosts file the engine labels")
 			return
 		}
 		p, err := writeHostsFile()
@@ -49,6 +54,21 @@ func (l *Launcher) hostsFile() string {
 // down is handled by [Launcher.create].
 func engineSharesFiles(host string) bool {
 	return strings.HasPrefix(host, "unix://") || strings.HasPrefix(host, "npipe://")
+}
+
+// selinuxEnforce is the file in which Linux says whether SELinux enforces.
+var selinuxEnforce = "/sys/fs/selinux/enforce"
+
+// selinuxEnforcing reports whether this machine enforces SELinux. There a
+// file in the user's cache directory (cache_home_t) is not readable by a
+// container (container_t) unless relabelled, and a mount cannot ask for
+// that (see [disableNetwork]), so the hosts file is not used: Fedora and
+// RHEL, with Podman or Docker, keep the engine's none network. An engine in
+// a VM (Podman machine, Docker Desktop) is not seen from here; there the
+// shared home directory's files are labelled by the VM's share.
+func selinuxEnforcing() bool {
+	b, err := os.ReadFile(selinuxEnforce)
+	return err == nil && strings.TrimSpace(string(b)) == "1"
 }
 
 func writeHostsFile() (string, error) {
@@ -94,8 +114,8 @@ func writeHostsFile() (string, error) {
 // socket of an engine on another filesystem) Docker creates a directory
 // there and the start fails, where a mount fails the create, which
 // [Launcher.create] answers with the none network. A mount cannot ask for
-// an SELinux relabel, so on an engine enforcing SELinux the file may be
-// unreadable in the container and "localhost" unresolved, as with no file.
+// an SELinux relabel, so on a machine enforcing SELinux hostsFile is ""
+// (see [selinuxEnforcing]).
 func disableNetwork(cfg *container.Config, hc *container.HostConfig, hostsFile string) {
 	if hostsFile == "" || hc.NetworkMode != NetworkNone {
 		return

@@ -108,6 +108,38 @@ func TestWriteHostsFile(t *testing.T) {
 	check() // a changed file is put right
 }
 
+func TestHostsFileNotUnderSELinux(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the cache directory follows XDG_CACHE_HOME on Linux only")
+	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	enforce := filepath.Join(t.TempDir(), "enforce")
+	old := selinuxEnforce
+	selinuxEnforce = enforce
+	t.Cleanup(func() { selinuxEnforce = old })
+	for _, tt := range []struct {
+		name, enforce string // "" leaves no file, as with SELinux off
+		want          bool
+	}{
+		{"no SELinux", "", true},
+		{"permissive", "0\n", true},
+		{"enforcing", "1\n", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			os.Remove(enforce)
+			if tt.enforce != "" {
+				if err := os.WriteFile(enforce, []byte(tt.enforce), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l := &Launcher{log: zerolog.Nop(), endpoint: Endpoint{Host: "unix:///var/run/docker.sock"}}
+			if got := l.hostsFile() != ""; got != tt.want {
+				t.Errorf("hosts file used: %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 // refusingMounts is an engine that refuses containers with the network
 // disabled, as one that cannot mount the hosts file does.
 type refusingMounts struct {
